@@ -1,0 +1,1 @@
+"""Image manifests, verified downloads, the content-addressed cache, per-run overlays."""

@@ -1,0 +1,1 @@
+"""Results out: JSON, JUnit XML, self-contained HTML."""

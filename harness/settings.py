@@ -1,0 +1,48 @@
+"""Where things live: project data dirs, the XDG cache, the shared fixtures.
+
+Every location can be overridden by an environment variable so nothing machine-specific is baked in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The checkout this package runs from (``harness/`` is directly below it).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir(name: str) -> Path:
+    """A top-level data directory of the project: ``images``, ``vm_configs``, ``patches``.
+
+    ``HARNESS_DATA_DIR`` points at another tree holding the same directories (e.g. a site's own manifests).
+    """
+    base = Path(os.environ.get("HARNESS_DATA_DIR", PROJECT_ROOT))
+    return base / name
+
+
+def cache_dir(*parts: str) -> Path:
+    """The harness's cache under ``$XDG_CACHE_HOME/freebsd-kstack-harness`` (default ``~/.cache/...``).
+
+    ``HARNESS_CACHE_DIR`` replaces the whole location. The directory is created.
+    """
+    override = os.environ.get("HARNESS_CACHE_DIR")
+    if override:
+        root = Path(override)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = Path(xdg) / "freebsd-kstack-harness"
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fixtures_dir() -> Path:
+    """The real FreeBSD transcripts used as golden inputs (``HARNESS_FIXTURES``, default ``../shared/fixtures``).
+
+    The fixtures stay outside the project; tests skip with a reason when the directory is absent.
+    """
+    override = os.environ.get("HARNESS_FIXTURES")
+    if override:
+        return Path(override)
+    return PROJECT_ROOT.parent / "shared" / "fixtures"

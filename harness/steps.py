@@ -1,0 +1,122 @@
+"""Step events, after labgrid's: every long action is a named step with a start, an end and a duration.
+
+Stages wrap their long work in ``with step("boot", arch="amd64"):``. Listeners receive the events: the CLI
+installs one that shows progress on stderr, a run directory installs one that appends ``steps.jsonl``, tests
+install one that records. Nothing here prints by itself, so library code stays quiet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    name: str
+    state: str  # "start" | "end" | "fail" | "note"
+    depth: int
+    time: float
+    duration: float | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+
+Listener = Callable[[StepEvent], None]
+
+_listeners: list[Listener] = []
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def add_listener(listener: Listener) -> None:
+    with _lock:
+        _listeners.append(listener)
+
+
+def remove_listener(listener: Listener) -> None:
+    with _lock, contextlib.suppress(ValueError):
+        _listeners.remove(listener)
+
+
+@contextlib.contextmanager
+def listening(listener: Listener) -> Iterator[None]:
+    add_listener(listener)
+    try:
+        yield
+    finally:
+        remove_listener(listener)
+
+
+def _emit(event: StepEvent) -> None:
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener(event)
+
+
+def _depth() -> int:
+    return int(getattr(_local, "depth", 0))
+
+
+def note(name: str, message: str, **fields: Any) -> None:
+    """A one-off event inside the current step (a warning, a fallback taken, a retry)."""
+    _emit(StepEvent(name, "note", _depth(), time.time(), fields=fields, message=message))
+
+
+@contextlib.contextmanager
+def step(name: str, **fields: Any) -> Iterator[None]:
+    depth = _depth()
+    start = time.monotonic()
+    _emit(StepEvent(name, "start", depth, time.time(), fields=fields))
+    _local.depth = depth + 1
+    try:
+        yield
+    except BaseException as exc:
+        _local.depth = depth
+        _emit(
+            StepEvent(
+                name, "fail", depth, time.time(), time.monotonic() - start, fields, f"{type(exc).__name__}: {exc}"
+            )
+        )
+        raise
+    _local.depth = depth
+    _emit(StepEvent(name, "end", depth, time.time(), time.monotonic() - start, fields))
+
+
+class StderrProgress:
+    """Shows steps as indented lines on a stream: ``→ boot (arch=amd64)`` … ``✓ boot 12.3 s``."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def __call__(self, event: StepEvent) -> None:
+        pad = "  " * event.depth
+        extra = " ".join(f"{k}={v}" for k, v in event.fields.items())
+        if event.state == "start":
+            line = f"{pad}→ {event.name}" + (f" ({extra})" if extra else "")
+        elif event.state == "end":
+            line = f"{pad}✓ {event.name} {event.duration:.1f} s"
+        elif event.state == "fail":
+            line = f"{pad}✗ {event.name} {event.duration:.1f} s: {event.message}"
+        else:
+            line = f"{pad}! {event.name}: {event.message}"
+        print(line, file=self.stream, flush=True)
+
+
+class JsonlRecorder:
+    """Appends every event to a JSON-lines file (a run directory's ``steps.jsonl``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, event: StepEvent) -> None:
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(asdict(event), default=str) + "\n")

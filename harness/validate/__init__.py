@@ -1,0 +1,1 @@
+"""Observed vs predicted: checks with tolerances, verdicts with invariant ids and reasons."""

@@ -1,0 +1,57 @@
+"""The CLI skeleton: verbs listed, exit codes follow the error hierarchy."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from harness.cli import main as cli_main
+from harness.errors import CheckFailed, ExitCode, GuestCrashed, HarnessError, InfraError, UsageError
+
+
+def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli_main.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "exit codes" in out
+    assert "3 the guest kernel crashed" in out
+
+
+def test_unknown_verb_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli_main.main(["no-such-verb"])
+    assert exc.value.code == ExitCode.INFRA
+    assert "harness: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (CheckFailed("model mismatch"), 1),
+        (InfraError("no qemu"), 2),
+        (UsageError("bad arch"), 2),
+        (GuestCrashed("panic"), 3),
+    ],
+)
+def test_errors_map_to_exit_codes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: HarnessError, code: int
+) -> None:
+    def raising(args: argparse.Namespace) -> int:
+        raise error
+
+    def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+        sub.add_parser("boom").set_defaults(func=raising)
+
+    fake = argparse.Namespace(register=register, VERB_ORDER=0, __name__="fake")
+    monkeypatch.setattr(cli_main, "_verb_modules", lambda: [fake])
+    assert cli_main.main(["boom"]) == code
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: ")
+    assert err.count("\n") == 1, "an error is one line, never a traceback"
+
+
+def test_hint_is_part_of_the_one_line_message() -> None:
+    err = InfraError("download failed", hint="use --image FILE")
+    assert err.one_line() == "download failed (use --image FILE)"
