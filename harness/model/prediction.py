@@ -1,0 +1,56 @@
+"""What the model promises about a run: named observables with an exact value or a bound, and their invariant.
+
+This is the contract between ``harness.model`` (which makes predictions) and ``harness.validate`` (which
+compares them with what a real kernel showed). Keep it plain data so a stored run can be re-judged offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One observable the model predicts.
+
+    ``name`` is a stable id that ``harness.validate`` maps to an observed value (e.g.
+    ``"kstack_cache.used_plus_free"``, ``"kstack_object.resident_pages"``, ``"vm_object.req_per_thread"``).
+    ``phase`` says when it is observed: ``"before"``, ``"plateau"``, ``"after"`` or ``"delta"`` (after − before).
+    Either ``expected`` is set (an exact value, ± ``tolerance``), or one or both of ``low``/``high`` (inclusive).
+    """
+
+    name: str
+    invariant: str
+    phase: str
+    unit: str
+    why: str
+    source: str
+    expected: float | None = None
+    low: float | None = None
+    high: float | None = None
+    tolerance: float = 0.0
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.expected is None and self.low is None and self.high is None:
+            raise ValueError(f"prediction {self.name} has neither a value nor a bound")
+
+    def admits(self, observed: float) -> bool:
+        """True when ``observed`` satisfies the prediction."""
+        if self.expected is not None:
+            return abs(observed - self.expected) <= self.tolerance
+        if self.low is not None and observed < self.low:
+            return False
+        return not (self.high is not None and observed > self.high)
+
+    def describe(self) -> str:
+        """``= 1000 ± 4``, ``≥ 128``, ``in [0, 64]``."""
+        if self.expected is not None:
+            tol = f" ± {self.tolerance:g}" if self.tolerance else ""
+            return f"= {self.expected:g}{tol}"
+        if self.low is not None and self.high is not None:
+            return f"in [{self.low:g}, {self.high:g}]"
+        if self.low is not None:
+            return f"≥ {self.low:g}"
+        return f"≤ {self.high:g}"
