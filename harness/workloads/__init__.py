@@ -1,1 +1,1 @@
-"""Workload catalogue: jinja2 shell templates and small C programs compiled in the guest."""
+"""Workloads that make a kernel allocate stacks: a catalogue (data), jinja2 shell templates, small C programs."""

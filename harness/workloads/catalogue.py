@@ -1,0 +1,233 @@
+"""The workload catalogue: load it, look workloads up, and render one into a shell script plus its C sources.
+
+The rendered script compiles the program with the guest's own ``cc`` (FreeBSD) or runs a binary built on the host
+(:mod:`harness.workloads.hostbuild`, for guests without a compiler), writes start and end markers to
+``/dev/console``, and, for workloads with a plateau, waits for the host to remove the hold (``release`` file).
+"""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import PurePosixPath
+from typing import Any
+
+import jinja2
+
+from harness.errors import ConfigError, UsageError
+
+#: The header every program includes; shipped next to the program.
+COMMON_HEADER = "harness_common.h"
+#: Seconds to let the kernel settle after a debug.uma_reclaim before the next sample.
+SETTLE_SECONDS = 5
+
+ParamValue = int | str
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    template: str
+    program: str | None
+    args: str
+    plateau: bool
+    guests: tuple[str, ...]
+    invariants: tuple[str, ...]
+    timeout_seconds: int
+    params: dict[str, ParamValue]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_params(self, overrides: dict[str, ParamValue]) -> dict[str, ParamValue]:
+        """The defaults with ``overrides`` applied; unknown names and wrongly typed values are usage errors."""
+        merged = dict(self.params)
+        for key, value in overrides.items():
+            if key not in self.params:
+                known = ", ".join(sorted(self.params)) or "none"
+                raise UsageError(f"workload {self.name} has no parameter {key!r}", hint=f"parameters: {known}")
+            default = self.params[key]
+            if isinstance(default, int) and not isinstance(value, int):
+                try:
+                    value = int(value, 0)
+                except ValueError:
+                    raise UsageError(f"workload {self.name}: {key} must be an integer, got {value!r}") from None
+            if isinstance(value, int) and value < 0:
+                raise UsageError(f"workload {self.name}: {key} must not be negative, got {value}")
+            merged[key] = value
+        return merged
+
+
+@dataclass(frozen=True)
+class RenderedWorkload:
+    """Everything needed to run one workload in a guest: the script, the files to upload, where it signals."""
+
+    name: str
+    script: str
+    files: dict[str, bytes]
+    workdir: str
+    script_path: str
+    binary: str
+    ready_path: str | None
+    release_path: str | None
+    params: dict[str, ParamValue]
+    timeout_seconds: int
+    compile_in_guest: bool
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    workloads: dict[str, Workload]
+    host_cc: dict[str, str]
+
+    def get(self, name: str) -> Workload:
+        try:
+            return self.workloads[name]
+        except KeyError:
+            known = ", ".join(sorted(self.workloads))
+            raise UsageError(f"unknown workload {name!r}", hint=f"known workloads: {known}") from None
+
+    def for_guest(self, guest_os: str) -> list[str]:
+        return [name for name, w in self.workloads.items() if guest_os in w.guests]
+
+
+def _data_text(*parts: str) -> str:
+    return resources.files("harness.workloads").joinpath(*parts).read_text(encoding="utf-8")
+
+
+def program_source(name: str) -> str:
+    """The text of a C program (or the common header) shipped in ``harness/workloads/programs``."""
+    return _data_text("programs", name)
+
+
+def load_catalogue(text: str | None = None) -> Catalogue:
+    """Parse the catalogue (the shipped ``catalogue.toml`` unless ``text`` is given)."""
+    try:
+        data = tomllib.loads(text if text is not None else _data_text("catalogue.toml"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"workload catalogue is not valid TOML: {exc}") from None
+    workloads = {}
+    for name, entry in data.get("workload", {}).items():
+        workloads[name] = _workload(name, dict(entry))
+    return Catalogue(workloads=workloads, host_cc=dict(data.get("host_cc", {})))
+
+
+_KNOWN_KEYS = {"description", "template", "program", "args", "plateau", "guests", "invariants", "timeout_seconds"}
+
+
+def _workload(name: str, entry: dict[str, Any]) -> Workload:
+    try:
+        program = entry.get("program")
+        template = entry.get("template", "workload.sh.j2")
+        if program is None and template == "workload.sh.j2":
+            raise ConfigError(f"workload {name} has neither a program nor its own template")
+        params = dict(entry.pop("params", {}))
+        return Workload(
+            name=name,
+            description=str(entry["description"]),
+            template=str(template),
+            program=program,
+            args=str(entry.get("args", "")),
+            plateau=bool(entry.get("plateau", False)),
+            guests=tuple(entry["guests"]),
+            invariants=tuple(entry.get("invariants", ())),
+            timeout_seconds=int(entry.get("timeout_seconds", 600)),
+            params=params,
+            extra={k: v for k, v in entry.items() if k not in _KNOWN_KEYS},
+        )
+    except KeyError as exc:
+        raise ConfigError(f"workload {name} in the catalogue lacks {exc.args[0]!r}") from None
+
+
+def parse_param_overrides(items: list[str]) -> dict[str, ParamValue]:
+    """``["threads=512", "hold_seconds=30"]`` → ``{"threads": "512", ...}`` (typed later against the defaults)."""
+    overrides: dict[str, ParamValue] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"bad workload parameter {item!r}", hint="write NAME=VALUE, e.g. threads=512")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.workloads", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # shell text, not HTML
+    )
+    env.filters["sh"] = lambda value: shlex.quote(str(value))
+    env.filters["sh_words"] = lambda value: " ".join(shlex.quote(word) for word in str(value).split())
+    return env
+
+
+def render(
+    workload: Workload,
+    *,
+    guest_os: str,
+    run_id: str,
+    workdir: str,
+    overrides: dict[str, ParamValue] | None = None,
+    compile_in_guest: bool = True,
+    cc: str = "cc",
+    console: str = "/dev/console",
+) -> RenderedWorkload:
+    """Render ``workload`` for a guest: the script text and the files that must sit next to it in ``workdir``."""
+    if guest_os not in workload.guests:
+        raise UsageError(
+            f"workload {workload.name} does not run on {guest_os} guests",
+            hint=f"it runs on: {', '.join(workload.guests)}",
+        )
+    params = workload.with_params(overrides or {})
+    base = PurePosixPath(workdir)
+    slug = workload.name.replace("-", "_")
+    ready = str(base / f"{slug}.ready") if workload.plateau else None
+    release = str(base / f"{slug}.release") if workload.plateau else None
+    binary = slug
+    files: dict[str, bytes] = {}
+    if workload.program is not None:
+        files[workload.program] = program_source(workload.program).encode()
+        files[COMMON_HEADER] = program_source(COMMON_HEADER).encode()
+    context: dict[str, Any] = {
+        **workload.extra,
+        "name": workload.name,
+        "run_id": run_id,
+        "os": guest_os,
+        "workdir": shlex.quote(workdir),
+        "ready": shlex.quote(ready or "/dev/null/none"),
+        "release": shlex.quote(release or "/dev/null/none"),
+        "compile": compile_in_guest and workload.program is not None,
+        "cc": cc,
+        "program": workload.program or "",
+        "binary": binary,
+        "params": params,
+        "params_text": ",".join(f"{k}={v}" for k, v in params.items()),
+        "settle_seconds": SETTLE_SECONDS,
+        "plateau": workload.plateau,
+        "console": shlex.quote(console),
+    }
+    env = _environment()
+    context["args"] = env.from_string(workload.args).render(
+        **{k: shlex.quote(str(v)) for k, v in params.items()}, ready=context["ready"], release=context["release"]
+    )
+    try:
+        script = env.get_template(workload.template).render(**context)
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"workload template {workload.template} for {workload.name} failed: {exc}") from None
+    return RenderedWorkload(
+        name=workload.name,
+        script=script,
+        files=files,
+        workdir=workdir,
+        script_path=str(base / f"run_{slug}.sh"),
+        binary=str(base / binary),
+        ready_path=ready,
+        release_path=release,
+        params=params,
+        timeout_seconds=workload.timeout_seconds,
+        compile_in_guest=compile_in_guest,
+    )
