@@ -1,0 +1,320 @@
+"""Verified downloads against a real HTTP server on 127.0.0.1 (stdlib http.server with Range support).
+
+The server serves generated files and BSD-format checksum files, and can be told to cut transfers short, to
+serve other bytes than the checksum says, or to go slowly, so resume, mismatch, truncation and concurrent
+fetches are exercised over real sockets. The invariant under every test: nothing corrupt enters the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ChecksumMismatch, DownloadError
+from harness.images import ImageCache, fetch_verified
+from harness.images.checksums import file_digest, format_bsd_line
+from harness.images.http import NetworkUnreachable
+
+_RANGE = re.compile(r"bytes=(\d+)-$")
+
+
+@dataclass
+class Behaviour:
+    """What the server does to the next requests of the payload file."""
+
+    cut_after: list[int] = field(default_factory=list)  # per request: drop the connection after N body bytes
+    corrupt: bool = False  # serve bytes that do not match the checksum
+    delay: float = 0.0  # seconds to sleep per 64 KiB chunk
+    honour_range: bool = True
+
+
+@dataclass
+class Served:
+    files: dict[str, bytes]
+    behaviour: Behaviour
+    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _handler(state: Served) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            name = self.path.rsplit("/", 1)[-1]
+            with state.lock:
+                state.requests.append((name, self.headers.get("Range")))
+                cut = state.behaviour.cut_after.pop(0) if name.endswith(".xz") and state.behaviour.cut_after else None
+            body = state.files.get(name)
+            if body is None:
+                self.send_error(404)
+                return
+            if name.endswith(".xz") and state.behaviour.corrupt:
+                body = body[:-1] + bytes([body[-1] ^ 0xFF])
+            start = 0
+            match = _RANGE.match(self.headers.get("Range", ""))
+            if match and state.behaviour.honour_range:
+                start = int(match.group(1))
+                if start >= len(body):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(body) - start))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self._send_body(body[start:], cut)
+
+        def _send_body(self, data: bytes, cut: int | None) -> None:
+            limit = len(data) if cut is None else min(cut, len(data))
+            for pos in range(0, limit, 1 << 16):
+                self.wfile.write(data[pos : min(pos + (1 << 16), limit)])
+                self.wfile.flush()
+                if state.behaviour.delay:
+                    time.sleep(state.behaviour.delay)
+            if cut is not None:
+                self.close_connection = True
+
+    return Handler
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ImageCache:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    return ImageCache(tmp_path / "cache" / "images")
+
+
+def _payload(size: int, seed: int = 7) -> bytes:
+    # Deterministic, incompressible-looking bytes: a hash chain.
+    out = bytearray()
+    block = seed.to_bytes(8, "little")
+    while len(out) < size:
+        block = hashlib.sha512(block).digest()
+        out += block
+    return bytes(out[:size])
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Served]]:
+    payload = _payload(3 * (1 << 20) + 12345)
+    name = "FreeBSD-14.4-RELEASE-amd64-BASIC-CI-ufs.raw.xz"
+    checksum = "\n".join(
+        [
+            format_bsd_line("sha512", "FreeBSD-14.4-RELEASE-amd64-BASIC-CI-ufs.vmdk.xz", "ab" * 64),
+            format_bsd_line("sha512", name, hashlib.sha512(payload).hexdigest()),
+        ]
+    )
+    state = Served({name: payload, "CHECKSUM.SHA512": checksum.encode() + b"\n"}, Behaviour())
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/releases/CI-IMAGES/14.4-RELEASE/amd64/Latest/"
+    try:
+        yield base, state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+NAME = "FreeBSD-14.4-RELEASE-amd64-BASIC-CI-ufs.raw.xz"
+
+
+def _urls(base: str) -> tuple[str, str]:
+    return base + NAME, base + "CHECKSUM.SHA512"
+
+
+def _blobs(cache: ImageCache) -> list[Path]:
+    blobs = cache.root / "blobs"
+    return sorted(blobs.iterdir()) if blobs.exists() else []
+
+
+def _payload_requests(state: Served) -> list[str | None]:
+    return [rng for name, rng in state.requests if name == NAME]
+
+
+def test_download_publishes_a_verified_content_addressed_blob(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    path = fetch_verified(*_urls(base), progress=False, cache=cache)
+    expected = hashlib.sha512(state.files[NAME]).hexdigest()
+    assert path.name == f"sha512-{expected}"
+    assert path.read_bytes() == state.files[NAME]
+    assert _blobs(cache) == [path]
+    assert not os.access(path, os.W_OK) or os.geteuid() == 0  # published read-only
+
+
+def test_second_fetch_uses_the_cache_without_downloading(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    first = fetch_verified(*_urls(base), progress=False, cache=cache)
+    second = fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert first == second
+    assert len(_payload_requests(state)) == 1
+
+
+def test_broken_transfer_resumes_with_a_range_request(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    state.behaviour.cut_after = [1 << 20, 1 << 20]
+    path = fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert path.read_bytes() == state.files[NAME]
+    ranges = _payload_requests(state)
+    assert ranges[0] is None
+    assert ranges[1] == f"bytes={1 << 20}-"
+    assert ranges[2] == f"bytes={2 << 20}-"
+
+
+def test_a_partial_file_left_by_an_earlier_run_is_resumed(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    state.behaviour.cut_after = [500_000, 0, 0, 0]  # every attempt of this run breaks: the run fails
+    with pytest.raises(DownloadError, match="ended early at 500000"):
+        fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert _blobs(cache) == []
+    parts = list((cache.root / "partial").iterdir())
+    assert len(parts) == 1 and parts[0].stat().st_size == 500_000
+    state.requests.clear()
+    path = fetch_verified(*_urls(base), progress=False, cache=cache)  # the next run picks up where it stopped
+    assert path.read_bytes() == state.files[NAME]
+    assert _payload_requests(state) == ["bytes=500000-"]
+
+
+def test_server_that_ignores_range_restarts_from_zero(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    state.behaviour.cut_after = [1 << 20]
+    state.behaviour.honour_range = False
+    path = fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert path.read_bytes() == state.files[NAME]
+
+
+def test_checksum_mismatch_is_an_error_and_nothing_is_cached(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    state.behaviour.corrupt = True
+    with pytest.raises(ChecksumMismatch, match="nothing was cached"):
+        fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert _blobs(cache) == []
+    assert list((cache.root / "partial").iterdir()) == []
+
+
+def test_corrupt_resumed_download_is_refetched_from_scratch(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    digest = hashlib.sha512(state.files[NAME]).hexdigest()
+    part = cache.root / "partial" / f"sha512-{digest}.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"\x00" * 4096)  # garbage from some earlier crash
+    path = fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert file_digest(path, "sha512") == digest
+    assert _payload_requests(state) == ["bytes=4096-", None]
+
+
+def test_truncated_file_that_the_server_calls_complete_never_enters_the_cache(
+    server: tuple[str, Served], cache: ImageCache
+) -> None:
+    base, state = server
+    state.files[NAME] = state.files[NAME][:-1000]  # the mirror holds a truncated copy; headers agree with it
+    with pytest.raises(ChecksumMismatch):
+        fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert _blobs(cache) == []
+
+
+def test_checksum_list_without_the_file_is_refused(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, _ = server
+    with pytest.raises(DownloadError, match=r"no checksum for other\.raw\.xz"):
+        fetch_verified(base + "other.raw.xz", base + "CHECKSUM.SHA512", progress=False, cache=cache)
+
+
+def test_missing_file_is_not_found(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, _ = server
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        fetch_verified(base + NAME, base + "CHECKSUM.SHA256", progress=False, cache=cache)
+
+
+def test_unreachable_network_says_how_to_use_an_image_file(cache: ImageCache) -> None:
+    with pytest.raises(NetworkUnreachable) as info:
+        fetch_verified("http://127.0.0.1:9/x.raw.xz", "http://127.0.0.1:9/CHECKSUM.SHA512", progress=False, cache=cache)
+    assert "--image FILE" in info.value.one_line()
+
+
+def test_offline_uses_the_cache_and_fails_clearly_without_it(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    with pytest.raises(DownloadError, match="--offline"):
+        fetch_verified(*_urls(base), offline=True, progress=False, cache=cache)
+    online = fetch_verified(*_urls(base), progress=False, cache=cache)
+    state.requests.clear()
+    assert fetch_verified(*_urls(base), offline=True, progress=False, cache=cache) == online
+    assert state.requests == []
+
+
+def test_unreachable_after_an_earlier_fetch_falls_back_to_the_verified_blob(
+    server: tuple[str, Served], cache: ImageCache
+) -> None:
+    base, _ = server
+    path = fetch_verified(*_urls(base), progress=False, cache=cache)
+    # Same URLs, but the server is gone: the cached checksum list still maps the name to the blob.
+    dead = cache.checksum_copy(_urls(base)[1])
+    assert dead.exists()
+    port = base.split(":")[2].split("/")[0]
+    dead_base = base.replace(port, "9")
+    dead_copy = cache.checksum_copy(dead_base + "CHECKSUM.SHA512")
+    dead_copy.write_text(dead.read_text())
+    assert fetch_verified(dead_base + NAME, dead_base + "CHECKSUM.SHA512", progress=False, cache=cache) == path
+
+
+def test_concurrent_fetches_in_threads_download_once(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    state.behaviour.delay = 0.002
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            results.append(fetch_verified(*_urls(base), progress=False, cache=cache))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(results)) == 1
+    assert len(_payload_requests(state)) == 1
+    assert results[0].read_bytes() == state.files[NAME]
+
+
+def test_concurrent_fetches_in_processes_download_once(
+    server: tuple[str, Served], cache: ImageCache, tmp_path: Path
+) -> None:
+    base, state = server
+    state.behaviour.delay = 0.002
+    code = (
+        "import sys; from harness.images import fetch_verified; "
+        "print(fetch_verified(sys.argv[1], sys.argv[2], progress=False))"
+    )
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(cache.root.parent)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, *_urls(base)], stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(3)
+    ]
+    outputs = [proc.communicate(timeout=120)[0].strip() for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0]
+    assert len(set(outputs)) == 1
+    assert Path(outputs[0]).read_bytes() == state.files[NAME]
+    assert len(_payload_requests(state)) == 1
