@@ -1,0 +1,91 @@
+"""Cleaning what a serial console really delivers, and the line helpers every parser shares.
+
+A FreeBSD serial console is not clean text:
+
+* line ends are ``\\r\\n`` from the kernel and getty, ``\\n`` from some captures, sometimes ``\\n\\r``;
+* the Lua loader draws its menu with ANSI cursor moves (``ESC[row;colH``), clears (``ESC[2J``), colours
+  (``ESC[1m``); the countdown is redrawn in place, so a raw capture has many screens on one "line";
+* DDB's pager prints ``--More--\\r`` and then erases it with eight spaces and ``\\r`` (sys/ddb/db_output.c);
+* root's login runs ``resizewin`` whose ``ESC[6n`` query leaves ``ESC[24;80R``-style replies;
+* a lone ``\\r`` means "back to column 0": what follows overwrites the line.
+
+:func:`clean_console` turns that into plain ``\\n``-separated lines, keeping the text a person would have seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from harness.errors import ParseError
+
+#: CSI sequences that move the cursor to an absolute place or clear the screen: the start of a new visual line.
+_CSI_NEWLINE = re.compile(r"\x1b\[[0-9;]*[HfJ]")
+#: Every other escape: CSI (colours, erase-line, cursor save/restore, cursor-position replies), OSC, charset
+#: selection and two-byte escapes.
+_ESCAPE = re.compile(
+    r"\x1b\[[0-9;?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[()][0-9A-Za-z]|\x1b[@-Z\\-_]"
+)
+#: DDB's pager prompt and the erase that follows it once a key was pressed.
+_PAGER = re.compile(r"--More--\r(?:[ \t]*\r)?")
+#: Control characters with no place in text (NUL, BEL, backspace, ...), keeping TAB, LF and CR.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _overlay(line: str) -> str:
+    """Apply lone carriage returns the way a terminal does: each segment overwrites from column 0."""
+    segments = line.split("\r")
+    shown = segments[0]
+    for segment in segments[1:]:
+        shown = segment + shown[len(segment) :]
+    return shown.rstrip(" ") if len(segments) > 1 else shown
+
+
+def clean_console(text: str) -> str:
+    """Plain ``\\n``-separated text from raw console output (see the module docstring for what is undone)."""
+    if "\x1b" in text:
+        text = _CSI_NEWLINE.sub("\n", text)
+        text = _ESCAPE.sub("", text)
+        text = text.replace("\x1b", "")
+    if "\r" in text:
+        text = _PAGER.sub("--More--\n", text)
+        text = text.replace("\r\n", "\n").replace("\n\r", "\n")
+        if "\r" in text:
+            text = "\n".join(_overlay(line) if "\r" in line else line for line in text.split("\n"))
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    return text
+
+
+def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
+    """``(line_no, line)`` for each line of cleaned text, 1-based."""
+    for index, line in enumerate(clean_console(text).split("\n"), start=1):
+        yield index, line
+
+
+def nonblank_lines(text: str) -> list[tuple[int, str]]:
+    """The numbered lines that are not blank."""
+    return [(n, line) for n, line in numbered_lines(text) if line.strip()]
+
+
+def parse_int(token: str, line_no: int, line: str, what: str) -> int:
+    """An integer (decimal or ``0x`` hex) or a ParseError naming the line."""
+    try:
+        return int(token, 0) if token.lower().startswith(("0x", "-0x")) else int(token)
+    except ValueError:
+        raise ParseError(f"{what} is not a number ({token!r})", line_no=line_no, line=line) from None
+
+
+def require(condition: bool, message: str, line_no: int, line: str) -> None:
+    """Raise ParseError naming the line unless ``condition`` holds."""
+    if not condition:
+        raise ParseError(message, line_no=line_no, line=line)
+
+
+def size_with_suffix(token: str, line_no: int, line: str) -> int:
+    """``42K`` / ``1518K`` / ``3M`` / ``17`` as bytes (vmstat -m, show malloc use K = 1024)."""
+    match = re.fullmatch(r"(\d+)([KMGT]?)", token)
+    if not match:
+        raise ParseError(f"not a size ({token!r})", line_no=line_no, line=line)
+    scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[match.group(2)]
+    return int(match.group(1)) * scale
