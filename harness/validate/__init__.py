@@ -1,1 +1,1 @@
-"""Observed vs predicted: checks with tolerances, verdicts with invariant ids and reasons."""
+"""Observed vs predicted: checks with tolerances, and a verdict per check (pass / fail / inconclusive)."""
