@@ -1,1 +1,1 @@
-"""Results out: JSON, JUnit XML, self-contained HTML."""
+"""Results of a run as JSON, JUnit XML (one testcase per check) and a self-contained HTML report."""

@@ -1,0 +1,94 @@
+"""The result of one run (or one re-analysis), in plain data: what ``results.json`` holds and reports render."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ExitCode
+from harness.validate.verdicts import Status, Verdict, summary
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A guest kernel crash seen on the console: its title (syzkaller style), the workload running, an excerpt."""
+
+    title: str
+    workload: str | None
+    excerpt: list[str] = field(default_factory=list)
+    kind: str = "panic"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    guest: str
+    arch: str
+    release: str | None
+    generation: str | None
+    workloads: list[str]
+    verdicts: list[Verdict] = field(default_factory=list)
+    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    crash: Crash | None = None
+    error: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    analyzed_offline: bool = False
+    notes: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """Crash beats failure beats infrastructure error beats pass (the order CI must act on)."""
+        if self.crash is not None:
+            return ExitCode.KERNEL_CRASH
+        if any(v.status is Status.FAIL for v in self.verdicts):
+            return ExitCode.CHECK_FAILED
+        if self.error is not None:
+            return ExitCode.INFRA
+        return ExitCode.OK
+
+    @property
+    def outcome(self) -> str:
+        return {
+            ExitCode.OK: "passed",
+            ExitCode.CHECK_FAILED: "failed",
+            ExitCode.INFRA: "error",
+            ExitCode.KERNEL_CRASH: "crashed",
+        }.get(self.exit_code, "error")
+
+    def counts(self) -> dict[str, int]:
+        return summary(self.verdicts)
+
+    def to_json(self) -> dict[str, Any]:
+        # Round-trip through json so enums and tuples become plain JSON values.
+        data: dict[str, Any] = json.loads(json.dumps(asdict(self), default=_plain))
+        data["schema"] = SCHEMA_VERSION
+        data["outcome"] = self.outcome
+        data["exit_code"] = int(self.exit_code)
+        data["counts"] = self.counts()
+        return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def write_json(result: RunResult, path: Path) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
