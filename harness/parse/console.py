@@ -24,9 +24,13 @@ from dataclasses import dataclass, field
 
 # --- loader --------------------------------------------------------------------------------------------------
 
-#: The Lua loader's boot menu frame (menu.lua draws a box; its options read ``1. Boot Multi user``,
-#: ``Boot Options`` ``Kernel: default/kernel (1 of 2)``). The title line reads ``Welcome to FreeBSD``.
-LOADER_MENU = re.compile(r"Welcome to FreeBSD|\d\.\s+Boot (?:Multi user|Installer)|\bKernel: \S+ \(\d+ of \d+\)")
+#: The Lua loader's boot menu (stand/lua/menu.lua, drawer.lua): the frame's title ``Welcome to FreeBSD`` drawn in
+#: the top border, the numbered entries (``1. Boot Multi user [Enter]``) and ``Kernel: default/kernel (1 of 2)``.
+#: The motd's ``Welcome to FreeBSD!`` after login has no frame before it and is not matched.
+LOADER_MENU = re.compile(
+    r"[-+=\u2500\u2550]\s*Welcome to FreeBSD|\d\.\s+Boot (?:Multi user|Single user|Installer)"
+    r"|\bKernel: \S+ \(\d+ of \d+\)"
+)
 
 #: Lua menu countdown: ``Autoboot in 9 seconds. [Space] to pause`` (14+) or ``Autoboot in 0 seconds, hit [Enter]
 #: to boot or any other key to stop`` (13.x).

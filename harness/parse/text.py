@@ -59,8 +59,7 @@ def clean_console(text: str) -> str:
 
 def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
     """``(line_no, line)`` for each line of cleaned text, 1-based."""
-    for index, line in enumerate(clean_console(text).split("\n"), start=1):
-        yield index, line
+    yield from enumerate(clean_console(text).split("\n"), start=1)
 
 
 def nonblank_lines(text: str) -> list[tuple[int, str]]:
