@@ -155,13 +155,30 @@ def fetch_verified(
 def fetch_first(
     sources: Sequence[Source], *, options: FetchOptions | None = None, cache: ImageCache | None = None
 ) -> Path:
-    """The first of several locations that has the file (download.freebsd.org, then archive.freebsd.org)."""
+    """The first of several locations that has the file (download.freebsd.org, then archive.freebsd.org).
+
+    A location that answers 404, that is unreachable, or (``--offline``) that was never fetched, passes to the
+    next; a checksum mismatch or a broken transfer stops at once. If none works, the most telling error is raised:
+    unreachable (with the "use an image file" hint) before offline-and-not-cached before not-found.
+    """
     missing: list[str] = []
+    unreachable: NetworkUnreachable | None = None
+    not_cached: DownloadError | None = None
     for source in sources:
         try:
             return fetch_source(source, options=options, cache=cache)
         except NotFound as exc:
             missing.append(exc.message)
+        except NetworkUnreachable as exc:
+            unreachable = unreachable or exc
+        except DownloadError as exc:
+            if not (options and options.offline):
+                raise
+            not_cached = not_cached or exc
+    if unreachable is not None:
+        raise unreachable
+    if not_cached is not None:
+        raise not_cached
     raise DownloadError(
         "not found at any location: " + "; ".join(missing),
         hint="the release may have moved to archive.freebsd.org or been renamed; check the manifest in images/",

@@ -318,3 +318,87 @@ def test_concurrent_fetches_in_processes_download_once(
     assert len(set(outputs)) == 1
     assert Path(outputs[0]).read_bytes() == state.files[NAME]
     assert len(_payload_requests(state)) == 1
+
+
+def test_fetch_first_skips_missing_and_unreachable_locations(server: tuple[str, Served], cache: ImageCache) -> None:
+    from harness.images import FetchOptions, Source, fetch_first
+
+    base, state = server
+    sources = [
+        Source("http://127.0.0.1:9/gone/" + NAME, "http://127.0.0.1:9/gone/CHECKSUM.SHA512"),  # unreachable
+        Source(base + NAME, base + "CHECKSUM.SHA256"),  # 404: this site publishes only SHA512
+        Source(base + NAME, base + "CHECKSUM.SHA512"),
+    ]
+    path = fetch_first(sources, options=FetchOptions(progress=False), cache=cache)
+    assert path.read_bytes() == state.files[NAME]
+    # Offline afterwards: the first two were never fetched, the third is found in the cache.
+    assert fetch_first(sources, options=FetchOptions(offline=True, progress=False), cache=cache) == path
+
+
+def test_fetch_first_reports_unreachable_with_the_image_file_hint(cache: ImageCache) -> None:
+    from harness.images import FetchOptions, Source, fetch_first
+
+    sources = [Source(f"http://127.0.0.1:9/{i}/x.raw.xz", f"http://127.0.0.1:9/{i}/CHECKSUM.SHA512") for i in (1, 2)]
+    with pytest.raises(NetworkUnreachable) as info:
+        fetch_first(sources, options=FetchOptions(progress=False), cache=cache)
+    assert "--image FILE" in (info.value.hint or "")
+
+
+def test_cli_fetch_through_a_mirror_then_path_and_list(
+    server: tuple[str, Served], cache: ImageCache, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import lzma
+
+    from harness.cli.main import main
+
+    base, state = server
+    disk = b"FreeBSD disk" + bytes(1 << 20) + b"tail"
+    state.files[NAME] = lzma.compress(disk)
+    state.files["CHECKSUM.SHA512"] = (
+        format_bsd_line("sha512", NAME, hashlib.sha512(state.files[NAME]).hexdigest()) + "\n"
+    ).encode()
+    monkeypatch.delenv("HARNESS_FREEBSD_MIRROR", raising=False)
+    monkeypatch.setenv("HARNESS_CONFIG", str(cache.root / "no-config.toml"))
+    mirror = base.split("CI-IMAGES/")[0]
+    assert main(["image", "path", "--release", "14"]) == 2
+    assert "harness image fetch --release 14.4 --arch amd64" in capsys.readouterr().err
+    assert main(["image", "fetch", "--release", "14", "--mirror", mirror, "--no-progress", "--json"]) == 0
+    fetched = json.loads(capsys.readouterr().out)
+    image = Path(fetched["path"])
+    assert image.name == NAME.removesuffix(".xz") and image.read_bytes() == disk and fetched["format"] == "raw"
+    assert main(["image", "path", "--release", "14.4"]) == 0
+    assert capsys.readouterr().out.strip() == str(image)
+    assert main(["image", "list", "--json"]) == 0
+    rows = {(r["release"], r["arch"]): r for r in json.loads(capsys.readouterr().out)}
+    assert rows[("14.4-RELEASE", "amd64")]["cached"] == str(image)
+    assert rows[("13.5-RELEASE", "amd64")]["cached"] is None
+
+
+def test_cli_fetch_from_a_local_file_checks_it(
+    server: tuple[str, Served],
+    cache: ImageCache,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import lzma
+
+    from harness.cli.main import main
+
+    base, state = server
+    state.files[NAME] = lzma.compress(b"good image")
+    state.files["CHECKSUM.SHA512"] = (
+        format_bsd_line("sha512", NAME, hashlib.sha512(state.files[NAME]).hexdigest()) + "\n"
+    ).encode()
+    monkeypatch.setenv("HARNESS_CONFIG", str(tmp_path / "none.toml"))
+    mirror = base.split("CI-IMAGES/")[0]
+    bad = tmp_path / NAME
+    bad.write_bytes(lzma.compress(b"other image"))
+    assert main(["image", "fetch", "--release", "14", "--mirror", mirror, "--from", str(bad)]) == 2
+    assert "does not match the published" in capsys.readouterr().err
+    assert _blobs(cache) == []
+    bad.write_bytes(state.files[NAME])
+    assert main(["image", "fetch", "--release", "14", "--mirror", mirror, "--from", str(bad)]) == 0
+    assert Path(capsys.readouterr().out.strip()).read_bytes() == b"good image"
+    assert _payload_requests(state) == [], "the image itself was never downloaded"
