@@ -98,6 +98,10 @@ class ConsoleTimeout(VMError):
         self.last_lines = list(last_lines or [])
 
 
+class ConsoleClosed(ConsoleTimeout):
+    """The console stream ended (QEMU exited, the peer closed) while something was expected on it."""
+
+
 class SSHError(InfraError):
     """SSH to the guest was refused, failed authentication or timed out."""
 

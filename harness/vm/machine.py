@@ -1,0 +1,353 @@
+"""One QEMU process, owned by a context manager that never lets it outlive the harness.
+
+    with Machine(profile, BootSpec(kernel=..., initrd=..., append=...), run_dir, death=adapter.death_strings) as vm:
+        adapter.login(vm.console, timeout=300)
+        with vm.ssh(key) as ssh:
+            ssh.run("uname -a")
+        vm.shutdown(adapter.poweroff_command)
+
+Launch failures raise ``VMLaunchFailure`` with the command line, exit code, stderr and the last console lines.
+Shutdown escalates: guest poweroff command → QMP ``system_powerdown`` → QMP ``quit`` → SIGKILL. QEMU also gets
+SIGKILL from the kernel if the harness process dies (``PR_SET_PDEATHSIG``), and at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import enum
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from harness.errors import HostError, VMError, VMLaunchFailure
+from harness.guests.base import DeathStrings
+from harness.steps import note, step
+from harness.vm import accel as accelerators
+from harness.vm.cmdline import RunPaths, build_command
+from harness.vm.console import Console
+from harness.vm.profile import VMProfile
+from harness.vm.qmp import QMP
+from harness.vm.ssh import SSHKey, SSHSession
+from harness.vm.stream import SocketStream
+
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = 9
+
+
+@dataclass(frozen=True)
+class Disk:
+    """A disk image. With ``overlay`` the base is never written: the VM gets a per-run qcow2 overlay on it."""
+
+    base: Path
+    format: str = "qcow2"
+    overlay: bool = True
+
+
+@dataclass(frozen=True)
+class BootSpec:
+    """What to boot: a kernel (+initrd, command line) directly, or disks through firmware."""
+
+    kernel: Path | None = None
+    initrd: Path | None = None
+    append: str = ""
+    disks: tuple[Disk, ...] = ()
+    extra_args: tuple[str, ...] = ()
+
+
+class ShutdownHow(enum.Enum):
+    ALREADY_EXITED = "already exited"
+    GUEST_POWEROFF = "guest poweroff"
+    POWERDOWN = "QMP system_powerdown"
+    QUIT = "QMP quit"
+    KILL = "SIGKILL"
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+
+
+class Machine:
+    def __init__(
+        self,
+        profile: VMProfile,
+        boot: BootSpec,
+        run_dir: Path,
+        *,
+        death: DeathStrings | None = None,
+        poweroff_command: str | None = None,
+        console_pace: float = 0.0,
+        accel: str | None = None,
+        ssh_guest_port: int | None = 22,
+        launch_timeout: float = 30.0,
+        name: str = "vm",
+    ) -> None:
+        self.profile = profile
+        self.boot = boot
+        self.run_dir = run_dir
+        self.death = death or DeathStrings()
+        self.poweroff_command = poweroff_command
+        self.console_pace = console_pace
+        self.forced_accel = accel
+        self.ssh_guest_port = ssh_guest_port
+        self.launch_timeout = launch_timeout
+        self.name = name
+        self.command: list[str] = []
+        self.process: subprocess.Popen[bytes] | None = None
+        self.accel: accelerators.AccelChoice | None = None
+        self.ssh_port: int | None = None
+        self.qmp = QMP(Path("/nonexistent"))
+        self._console: Console | None = None
+        self._sockdir: Path | None = None
+        self._stderr_path = run_dir / f"{name}.qemu.stderr"
+        self.launched_at = 0.0
+
+    # --- context manager ---------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Machine:
+        self.launch()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.shutdown(self.poweroff_command)
+        else:
+            # An error or an interrupt: do not wait on a guest that may be dead; quit, then kill.
+            self.shutdown(None, powerdown_timeout=0, quit_timeout=5)
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            raise VMError(f"{self.name}: not launched")
+        return self._console
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    # --- launch --------------------------------------------------------------------------------------------------
+
+    def launch(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        # Unix socket paths are limited to 108 bytes, so sockets live in a short private temp dir.
+        self._sockdir = Path(tempfile.mkdtemp(prefix="hvm-"))
+        paths = RunPaths(
+            serial=self._sockdir / "serial.sock",
+            qmp=self._sockdir / "qmp.sock",
+            firmware_vars=self.run_dir / f"{self.name}.efivars.fd",
+            disks=tuple(self.run_dir / f"{self.name}.disk{i}.qcow2" for i in range(len(self.boot.disks))),
+        )
+        try:
+            with step("launch qemu", vm=self.name, profile=self.profile.name):
+                self._launch(paths)
+        except BaseException:
+            self._cleanup(kill=True)
+            raise
+
+    def _launch(self, paths: RunPaths) -> None:
+        self.accel = accelerators.choose(
+            self.profile.qemu, self.profile.arch, self.profile.accelerators, forced=self.forced_accel
+        )
+        firmware = self.profile.firmware.resolve() if self.profile.firmware else None
+        if firmware:
+            shutil.copyfile(firmware[1], paths.firmware_vars)
+        self._make_overlays(paths)
+        self.command = build_command(self.profile, self.boot, paths, self.accel.accel, firmware, self.ssh_guest_port)
+        (self.run_dir / f"{self.name}.cmdline").write_text(" ".join(self.command) + "\n")
+        if shutil.which(self.profile.qemu) is None:
+            raise HostError(f"{self.profile.qemu} not found", hint=f"install QEMU for {self.profile.arch}")
+        with self._stderr_path.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+        self.launched_at = time.monotonic()
+        atexit.register(self.kill)
+        sock = self._connect_serial(paths.serial)
+        self._console = Console(
+            SocketStream(sock),
+            death=self.death,
+            log_dir=self.run_dir,
+            pace=self.console_pace,
+            name=f"{self.name}.console",
+        )
+        self.qmp = QMP(paths.qmp)
+        self._await_socket(paths.qmp, "QMP socket")
+        self.qmp.connect()
+        if self.ssh_guest_port is not None:
+            self.ssh_port = self.qmp.host_forward_port(self.ssh_guest_port)
+        note("qemu", f"pid {self.process.pid}, accel {self.accel.accel}, ssh port {self.ssh_port}", vm=self.name)
+
+    def _make_overlays(self, paths: RunPaths) -> None:
+        for disk, overlay in zip(self.boot.disks, paths.disks, strict=True):
+            if not disk.overlay:
+                continue
+            if not disk.base.is_file():
+                raise HostError(f"disk image {disk.base} does not exist")
+            proc = subprocess.run(
+                [
+                    "qemu-img",
+                    "create",
+                    "-q",
+                    "-f",
+                    "qcow2",
+                    "-F",
+                    disk.format,
+                    "-b",
+                    str(disk.base.resolve()),
+                    str(overlay),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise VMError(f"qemu-img could not create an overlay on {disk.base}: {proc.stderr.strip()}")
+
+    def _await_socket(self, path: Path, what: str) -> None:
+        deadline = time.monotonic() + self.launch_timeout
+        while not path.exists():
+            self._raise_if_exited(f"before its {what} appeared")
+            if time.monotonic() > deadline:
+                raise self._launch_failure(f"QEMU did not create its {what} within {self.launch_timeout:.0f} s", None)
+            time.sleep(0.01)
+
+    def _connect_serial(self, path: Path) -> socket.socket:
+        self._await_socket(path, "serial socket")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+        except OSError as exc:
+            sock.close()
+            self._raise_if_exited("while the serial console connected")
+            raise VMError(f"cannot connect to QEMU's serial socket {path}: {exc}") from exc
+        return sock
+
+    def _raise_if_exited(self, when: str) -> None:
+        if self.process is not None and (code := self.process.poll()) is not None:
+            raise self._launch_failure(f"QEMU exited with code {code} {when}", code)
+
+    def _launch_failure(self, what: str, code: int | None) -> VMLaunchFailure:
+        stderr = self.stderr_text()
+        last_err = [line for line in stderr.splitlines() if line.strip()][-2:]
+        lines = self._console.last_lines(5) if self._console else []
+        shown = " | ".join(line.strip() for line in lines if line.strip())
+        console = shown or "(none: the console printed nothing)"
+        message = f"{what}: {' / '.join(last_err) or 'no stderr'}; last console lines: {console}"
+        return VMLaunchFailure(
+            message,
+            command=list(self.command),
+            exitcode=code,
+            stderr=stderr,
+            hint=f"command line in {self.run_dir / (self.name + '.cmdline')}",
+        )
+
+    def stderr_text(self) -> str:
+        try:
+            return self._stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    # --- use -----------------------------------------------------------------------------------------------------
+
+    def ssh(self, key: SSHKey, user: str = "root", timeout: float = 120.0) -> SSHSession:
+        """A connected SSH session; a crash seen on the console aborts its running command."""
+        if self.ssh_port is None:
+            raise VMError(f"{self.name}: no SSH port forwarded")
+        session = SSHSession("127.0.0.1", self.ssh_port, user, key)
+        session.connect(timeout, alive=self._stop_reason)
+        console = self.console
+        console.on_crash(lambda crash: session.abort(console.crash_error))
+        return session
+
+    def _stop_reason(self) -> BaseException | None:
+        if self.process is not None and (code := self.process.poll()) is not None:
+            return VMError(f"QEMU exited with code {code}", hint=f"see {self._stderr_path}")
+        return self.console.crash_error(settle=False)
+
+    def inject_nmi(self) -> None:
+        self.qmp.command("inject-nmi")
+
+    def wait_exit(self, timeout: float) -> int | None:
+        if self.process is None:
+            return None
+        try:
+            return self.process.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            return None
+
+    # --- shutdown ------------------------------------------------------------------------------------------------
+
+    def shutdown(
+        self,
+        poweroff_command: str | None = None,
+        *,
+        guest_timeout: float = 30.0,
+        powerdown_timeout: float = 20.0,
+        quit_timeout: float = 10.0,
+    ) -> ShutdownHow:
+        """Stop QEMU, politely first. Always returns with QEMU gone and sockets closed."""
+        try:
+            with step("shutdown", vm=self.name):
+                how = self._escalate(poweroff_command, guest_timeout, powerdown_timeout, quit_timeout)
+                note("shutdown", how.value, vm=self.name)
+                return how
+        finally:
+            self._cleanup(kill=True)
+
+    def _escalate(
+        self, poweroff: str | None, guest_timeout: float, powerdown_timeout: float, quit_timeout: float
+    ) -> ShutdownHow:
+        if not self.running:
+            return ShutdownHow.ALREADY_EXITED
+        crashed = self._console is not None and self._console.crash is not None
+        if poweroff and not crashed and self._console is not None and self._console.prompt:
+            with contextlib.suppress(OSError):
+                self._console.sendline(poweroff)
+                if self.wait_exit(guest_timeout) is not None:
+                    return ShutdownHow.GUEST_POWEROFF
+        powerdown = powerdown_timeout > 0 and not crashed and self._qmp_quietly("system_powerdown")
+        if powerdown and self.wait_exit(powerdown_timeout) is not None:
+            return ShutdownHow.POWERDOWN
+        if self._qmp_quietly("quit") and self.wait_exit(quit_timeout) is not None:
+            return ShutdownHow.QUIT
+        self.kill()
+        return ShutdownHow.KILL
+
+    def _qmp_quietly(self, command: str) -> bool:
+        if not self.qmp.connected:
+            return False
+        try:
+            self.qmp.command(command)
+        except VMError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
+
+    def _cleanup(self, *, kill: bool) -> None:
+        if kill:
+            self.kill()
+        atexit.unregister(self.kill)
+        self.qmp.close()
+        if self._console is not None:
+            self._console.close()
+        if self._sockdir is not None:
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+            self._sockdir = None

@@ -1,0 +1,236 @@
+"""SSH to the guest with paramiko: a per-run ed25519 key, connect with retries and reasons, run with a timeout and
+keepalives, SFTP put/get, and abort of a running command when the console watcher sees a crash."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import paramiko
+
+from harness.errors import SSHError
+from harness.vm.console import CommandResult
+
+#: Builds the exception to raise in the thread running the command (e.g. the console's KernelPanic).
+AbortError = Callable[[], BaseException | None]
+
+_CHANNEL_RACE = ("Channel closed", "Unable to open channel", "Channel is not open")
+
+
+class SSHKey:
+    """An ed25519 key pair made for one run: private key file mode 0600, public key in OpenSSH format."""
+
+    def __init__(self, path: Path, key: paramiko.Ed25519Key) -> None:
+        self.path = path
+        self.key = key
+
+    @classmethod
+    def generate(cls, directory: Path, name: str = "id_ed25519") -> SSHKey:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        directory.mkdir(parents=True, exist_ok=True)
+        private = Ed25519PrivateKey.generate()
+        pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+        )
+        path = directory / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        os.chmod(path, 0o600)  # also when the file existed with other bits
+        key = paramiko.Ed25519Key.from_private_key_file(str(path))
+        (directory / f"{name}.pub").write_text(cls._public_line(key) + "\n")
+        return cls(path, key)
+
+    @staticmethod
+    def _public_line(key: paramiko.PKey) -> str:
+        return f"{key.get_name()} {key.get_base64()} harness"
+
+    @property
+    def public_line(self) -> str:
+        return self._public_line(self.key)
+
+
+class SSHSession:
+    """One SSH connection to the guest (``127.0.0.1:<forwarded port>``)."""
+
+    def __init__(self, host: str, port: int, user: str, key: SSHKey, *, keepalive: int = 5) -> None:
+        self.host, self.port, self.user, self.key = host, port, user, key
+        self.keepalive = keepalive
+        self._client: paramiko.SSHClient | None = None
+        self._abort = threading.Event()
+        self._abort_error: AbortError | None = None
+        self.attempts: list[str] = []
+
+    def __enter__(self) -> SSHSession:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def where(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}"
+
+    # --- connect -----------------------------------------------------------------------------------------------
+
+    def connect(self, timeout: float = 120.0, *, alive: Callable[[], BaseException | None] | None = None) -> None:
+        """Connect, retrying while the guest is not ready. ``alive`` returns an error to stop retrying early
+        (QEMU exited, the guest crashed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if alive is not None and (stop := alive()) is not None:
+                raise stop
+            reason = self._try_connect(min(10.0, max(1.0, deadline - time.monotonic())))
+            if reason is None:
+                return
+            self.attempts.append(reason)
+            if reason.startswith("auth") or time.monotonic() > deadline:
+                raise SSHError(
+                    f"SSH to {self.where} failed after {len(self.attempts)} attempts in {timeout:.0f} s: {reason}",
+                    hint="the guest's sshd is not up or rejects the run key; see the console log",
+                )
+            time.sleep(0.3)
+
+    def _try_connect(self, timeout: float) -> str | None:
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # a fresh guest has a fresh host key
+        try:
+            client.connect(
+                self.host,
+                port=self.port,
+                username=self.user,
+                pkey=self.key.key,
+                timeout=timeout,
+                banner_timeout=timeout,
+                auth_timeout=timeout,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            return f"auth: {exc}"
+        except ConnectionRefusedError:
+            client.close()
+            return "refused: nothing listens on the forwarded port yet"
+        except TimeoutError:
+            client.close()
+            return "timeout: no answer"
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            client.close()
+            return f"not ready: {type(exc).__name__}: {exc}"
+        transport = client.get_transport()
+        if transport is not None:
+            transport.set_keepalive(self.keepalive)
+        self._client = client
+        return None
+
+    def _transport(self) -> paramiko.Transport:
+        transport = self._client.get_transport() if self._client else None
+        if transport is None or not transport.is_active():
+            raise SSHError(f"SSH to {self.where} is not connected", hint="connect() first; the guest may have died")
+        return transport
+
+    # --- abort ---------------------------------------------------------------------------------------------------
+
+    def abort(self, error: AbortError) -> None:
+        """Stop whatever runs now (called from the console pump when the guest crashed); ``error()`` is raised
+        in the thread that ran the command."""
+        self._abort_error = error
+        self._abort.set()
+
+    def _raise_if_aborted(self) -> None:
+        if self._abort.is_set():
+            error = self._abort_error() if self._abort_error else None
+            raise error or SSHError(f"SSH command to {self.where} aborted")
+
+    # --- run -----------------------------------------------------------------------------------------------------
+
+    def run(self, command: str, timeout: float = 60.0, *, check: bool = False) -> CommandResult:
+        """Run ``command``; output, stderr and exit status. Raises SSHError on timeout (the command is killed by
+        closing its channel) and the console's crash error if the guest crashes meanwhile."""
+        self._raise_if_aborted()
+        started = time.monotonic()
+        channel = self._open_channel()
+        try:
+            channel.settimeout(0.0)
+            channel.exec_command(command)
+            out, err = self._collect(channel, command, started + timeout, timeout)
+            status = channel.recv_exit_status()
+        finally:
+            channel.close()
+        result = CommandResult(command, out, status, stderr=err, duration=time.monotonic() - started)
+        if check and status != 0:
+            raise SSHError(f"`{command}` exited {status} on the guest: {(err or out).strip()[-200:]}")
+        return result
+
+    def _open_channel(self) -> paramiko.Channel:
+        for attempt in range(4):
+            try:
+                return self._transport().open_session(timeout=10)
+            except paramiko.SSHException as exc:
+                # paramiko loses a race when a channel opens right after one closed (e.g. after sftp.close()).
+                if attempt == 3 or not any(text in str(exc) for text in _CHANNEL_RACE):
+                    raise SSHError(f"SSH to {self.where}: cannot open a channel: {exc}") from exc
+                time.sleep(0.3 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _collect(self, channel: paramiko.Channel, command: str, deadline: float, timeout: float) -> tuple[str, str]:
+        out, err = bytearray(), bytearray()
+        while True:
+            self._raise_if_aborted()
+            got = False
+            if channel.recv_ready():
+                out += channel.recv(65536)
+                got = True
+            if channel.recv_stderr_ready():
+                err += channel.recv_stderr(65536)
+                got = True
+            if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+                return out.decode(errors="replace"), err.decode(errors="replace")
+            if not self._transport().is_active():
+                raise SSHError(f"SSH connection to {self.where} dropped while running {command!r}")
+            if time.monotonic() > deadline:
+                raise SSHError(f"`{command}` on {self.where} did not finish within {timeout:.0f} s")
+            if not got:
+                self._abort.wait(0.05)
+
+    # --- files ---------------------------------------------------------------------------------------------------
+
+    def put(self, local: Path, remote: str) -> None:
+        with self._sftp() as sftp:
+            sftp.put(str(local), remote)
+
+    def get(self, remote: str, local: Path) -> None:
+        with self._sftp() as sftp:
+            sftp.get(remote, str(local))
+
+    @contextlib.contextmanager
+    def _sftp(self) -> contextlib.AbstractContextManager[paramiko.SFTPClient]:  # type: ignore[misc]
+        self._raise_if_aborted()
+        try:
+            sftp = paramiko.SFTPClient.from_transport(self._transport())
+        except paramiko.SSHException as exc:
+            raise SSHError(f"SFTP to {self.where} failed: {exc}", hint="the guest needs an sftp-server") from exc
+        if sftp is None:
+            raise SSHError(f"SFTP to {self.where} failed: no channel")
+        try:
+            yield sftp
+        except OSError as exc:
+            self._raise_if_aborted()
+            raise SSHError(f"SFTP on {self.where} failed: {exc}") from exc
+        finally:
+            sftp.close()
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
