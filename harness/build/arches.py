@@ -1,0 +1,50 @@
+"""Harness arch names → make(1) TARGET/TARGET_ARCH (data in ``data/arches.toml``)."""
+
+from __future__ import annotations
+
+import platform
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ConfigError, UsageError
+
+DATA = Path(__file__).parent / "data" / "arches.toml"
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    target: str
+    target_arch: str
+    uname_m: tuple[str, ...]
+
+    @property
+    def make_vars(self) -> tuple[str, str]:
+        return (f"TARGET={self.target}", f"TARGET_ARCH={self.target_arch}")
+
+
+def load_arches(path: Path = DATA) -> dict[str, Arch]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return {
+            name: Arch(name, str(t["target"]), str(t["target_arch"]), tuple(t["uname_m"])) for name, t in data.items()
+        }
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def get_arch(name: str) -> Arch:
+    arches = load_arches()
+    if name not in arches:
+        raise UsageError(f"unknown arch {name!r}: choose one of {', '.join(sorted(arches))}")
+    return arches[name]
+
+
+def host_arch(machine: str | None = None) -> str | None:
+    """The harness arch of this host (``uname -m``), or None when it is neither amd64 nor arm64."""
+    machine = machine or platform.machine()
+    for arch in load_arches().values():
+        if machine in arch.uname_m:
+            return arch.name
+    return None

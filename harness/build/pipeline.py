@@ -1,0 +1,260 @@
+"""One kernel build: source tree → worktree → patches → KERNCONF → metadata + reproducer → backend → kernel dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.build.apply import Applier, ApplyResult, ApplyStatus
+from harness.build.arches import Arch, get_arch
+from harness.build.backends import Backend, BuildSpec, CrossBackend, GuestBackend, make_backend
+from harness.build.commands import Command
+from harness.build.kernconf import Kernconf, KernconfRequest, render
+from harness.build.metadata import (
+    STATUS_BUILDING,
+    BuildRecord,
+    build_key,
+    finish,
+    is_complete,
+    write_record,
+    write_reproducer,
+)
+from harness.build.recipes import PatchRecipe, load_catalogue
+from harness.build.runner import Runner
+from harness.build.source import SourceTree, open_checkout
+from harness.build.worktree import detached_worktree, worktree_add_argv
+from harness.errors import BuildError, HostError, UsageError
+from harness.settings import cache_dir
+from harness.steps import note, step
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    patches: tuple[str, ...]
+    arch: str
+    backend: str
+    src: Path | None = None
+    release: str | None = None
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    modules: bool = True
+    kstack_pages: int | None = None
+    cross_bindir: Path | None = None
+    dry_run: bool = False
+    allow_fetch: bool = True
+    keep: bool = False
+    force: bool = False
+
+    @staticmethod
+    def default_jobs() -> int:
+        return os.cpu_count() or 1
+
+    def cli(self) -> list[str]:
+        """The ``harness build`` command line that reproduces this build."""
+        argv = ["harness", "build"]
+        for name in self.patches:
+            argv += ["--patch", name]
+        if self.src is not None:
+            argv += ["--src", str(self.src.resolve())]
+        if self.release is not None:
+            argv += ["--release", self.release]
+        argv += ["--arch", self.arch, "--backend", self.backend]
+        if self.kstack_pages is not None:
+            argv += ["--kstack-pages", str(self.kstack_pages)]
+        if not self.modules:
+            argv.append("--no-modules")
+        if self.cross_bindir is not None:
+            argv += ["--cross-bindir", str(self.cross_bindir)]
+        return argv
+
+
+@dataclass
+class BuildResult:
+    build_dir: Path
+    kernel_dir: Path
+    ident: str
+    cached: bool
+    dry_run: bool
+    patches: list[ApplyResult]
+    commands: list[Command]
+
+
+def _source(options: BuildOptions) -> SourceTree:
+    if options.src is not None and options.release is not None:
+        raise UsageError("give either --src or --release, not both")
+    if options.src is not None:
+        return open_checkout(options.src)
+    if options.release is not None:
+        from harness.build.release_source import release_source
+
+        return release_source(options.release, dry_run=options.dry_run)
+    raise UsageError("no source tree: pass --src DIR (a FreeBSD git checkout) or --release X.Y-RELEASE")
+
+
+def _kernconf(source: SourceTree, results: list[ApplyResult], options: BuildOptions) -> Kernconf:
+    hashes = tuple((r.recipe, r.patch_sha256 or r.status.value) for r in results)
+    return render(KernconfRequest(source.revision, hashes, options.kstack_pages))
+
+
+def _record(
+    key: str, source: SourceTree, results: list[ApplyResult], recipes: list[PatchRecipe], kernconf: Kernconf,
+    backend: Backend, toolchain: str, arch: Arch, options: BuildOptions, commands: list[Command],
+) -> BuildRecord:  # fmt: skip
+    by_name = {r.name: r for r in recipes}
+    return BuildRecord(
+        key=key,
+        status=STATUS_BUILDING,
+        source={
+            "kind": source.kind,
+            "path": str(source.path),
+            "revision": source.revision,
+            "release": source.version.release if source.version else None,
+            "dirty": source.dirty,
+            "origin": source.origin,
+        },
+        patches=[
+            {
+                "name": r.recipe,
+                "status": r.status.value,
+                "how": r.how,
+                "detail": r.detail,
+                "sha256": r.patch_sha256,
+                "commit": by_name[r.recipe].origin.commit,
+                "review": by_name[r.recipe].origin.review,
+                "files": by_name[r.recipe].file_hashes(),
+                "generation": [by_name[r.recipe].generation_before, by_name[r.recipe].generation_after],
+            }
+            for r in results
+        ],
+        kernconf={
+            "name": kernconf.name,
+            "ident": kernconf.ident,
+            "fingerprint": kernconf.fingerprint,
+            "text": kernconf.text,
+        },
+        toolchain=toolchain,
+        arch=arch.name,
+        target=arch.target,
+        target_arch=arch.target_arch,
+        backend=backend.name,
+        modules=options.modules,
+        reproducer=" ".join(options.cli()),
+        commands=[c.display() for c in commands],
+        started=time.time(),
+    )
+
+
+def _spec(arch: Arch, kernconf: Kernconf, options: BuildOptions, worktree: Path, build_dir: Path) -> BuildSpec:
+    return BuildSpec(
+        arch=arch,
+        kernconf=kernconf.name,
+        jobs=options.jobs,
+        modules=options.modules,
+        src=worktree,
+        objdir=build_dir / "obj",
+        stage=build_dir / "stage",
+    )
+
+
+def _show_preflight(backend: Backend, echo: Echo) -> None:
+    try:
+        backend.preflight()
+    except HostError as exc:  # in a dry run a missing tool is reported, not fatal
+        echo(f"# preflight: {exc.one_line()}")
+    else:
+        echo(f"# preflight: ok ({backend.name})")
+    if isinstance(backend, CrossBackend) and not backend.checks.ok:
+        for req in backend.checks.missing:
+            echo(f"#   missing {req.path}: {req.what} -> Debian package {req.package}")
+
+
+def dry_run(options: BuildOptions, echo: Echo = print) -> BuildResult:
+    """Print every command the build would run, change nothing (cheribuild's pretend mode)."""
+    arch = get_arch(options.arch)
+    recipes = load_catalogue().resolve(list(options.patches))
+    backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
+    source = _source(options)
+    _show_preflight(backend, echo)
+    echo(f"# source: {source.describe}")
+    worktree = cache_dir("worktrees") / "wt-DRYRUN"
+    echo("host$ " + " ".join(worktree_add_argv(source, worktree)))
+    applier = Applier(
+        source, worktree, allow_fetch=options.allow_fetch, dry_run=True, echo=lambda a: echo("host$ " + " ".join(a))
+    )
+    results = [applier.apply(r) for r in recipes]
+    for result in results:
+        if result.status is ApplyStatus.ALREADY_UPSTREAM:
+            echo(f"# {result.recipe}: already contained upstream ({result.how}: {result.detail})")
+    kernconf = _kernconf(source, results, options)
+    build_dir = cache_dir("kernels") / "DRYRUN"
+    echo(f"# write {worktree}/sys/{arch.target}/conf/{kernconf.name} (ident {kernconf.ident})")
+    echo(f"# write {build_dir}/metadata.json and reproducer.sh (before the build starts)")
+    commands = backend.plan(_spec(arch, kernconf, options, worktree, build_dir))
+    Runner(build_dir / "build.log", dry_run=True, echo=echo).run_all(commands)
+    echo("host$ " + " ".join(["git", "-C", str(source.path), "worktree", "remove", "--force", str(worktree)]))
+    return BuildResult(build_dir, build_dir / "stage/boot/kernel", kernconf.ident, False, True, results, commands)
+
+
+def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
+    """Build (or find in the cache) the kernel ``options`` describe. Returns where it is."""
+    if options.dry_run:
+        return dry_run(options, echo)
+    arch = get_arch(options.arch)
+    recipes = load_catalogue().resolve(list(options.patches))
+    backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
+    source = _source(options)
+    backend.preflight()
+    toolchain = backend.toolchain()
+    with ExitStack() as stack:
+        worktree = stack.enter_context(detached_worktree(source, cache_dir("worktrees"), keep=options.keep))
+        results = Applier(source, worktree, allow_fetch=options.allow_fetch).apply_all(recipes)
+        kernconf = _kernconf(source, results, options)
+        key = build_key(
+            {
+                "source": source.revision,
+                "patches": [[r.recipe, r.status.value, r.patch_sha256] for r in results],
+                "kernconf": kernconf.text,
+                "arch": arch.name,
+                "backend": backend.name,
+                "toolchain": toolchain,
+                "modules": options.modules,
+            }
+        )
+        build_dir = cache_dir("kernels", key)
+        spec = _spec(arch, kernconf, options, worktree, build_dir)
+        commands = backend.plan(spec)
+        if is_complete(build_dir) and not options.force:
+            note("build", f"cached: {build_dir}")
+            return BuildResult(build_dir, spec.kernel_dir, kernconf.ident, True, False, results, commands)
+        record = _record(key, source, results, recipes, kernconf, backend, toolchain, arch, options, commands)
+        write_record(build_dir, record)
+        write_reproducer(build_dir, options.cli(), commands)
+        (build_dir / "KERNCONF").write_text(kernconf.text, encoding="utf-8")
+        conf = worktree / "sys" / arch.target / "conf" / kernconf.name
+        conf.write_text(kernconf.text, encoding="utf-8")
+        shutil.rmtree(spec.stage, ignore_errors=True)
+        guest = None
+        if isinstance(backend, GuestBackend):
+            from harness.build.guest import builder_factory
+
+            guest = stack.enter_context(builder_factory()(backend.builder_arch))
+        echo(f"building {kernconf.ident} in {build_dir} (log: {build_dir / 'build.log'})")
+        try:
+            with step("build", ident=kernconf.ident, backend=backend.name, arch=arch.name):
+                Runner(build_dir / "build.log", guest=guest).run_all(commands)
+            if not (spec.kernel_dir / "kernel").is_file():
+                raise BuildError(f"the build finished but {spec.kernel_dir / 'kernel'} is missing")
+        except BaseException as exc:
+            finish(build_dir, record, error=f"{type(exc).__name__}: {exc}")
+            raise
+        finish(build_dir, record)
+        if not options.keep:
+            shutil.rmtree(spec.objdir, ignore_errors=True)
+        return BuildResult(build_dir, spec.kernel_dir, kernconf.ident, False, False, results, commands)
+    raise AssertionError("unreachable")  # pragma: no cover
