@@ -107,6 +107,8 @@ class Machine:
         self._sockdir: Path | None = None
         self._stderr_path = run_dir / f"{name}.qemu.stderr"
         self.launched_at = 0.0
+        self._finished = False
+        self.shutdown_how: ShutdownHow | None = None
 
     # --- context manager ---------------------------------------------------------------------------------------
 
@@ -117,6 +119,8 @@ class Machine:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.process is None or self._finished:
+            return
         if exc_type is None:
             self.shutdown(self.poweroff_command)
         else:
@@ -302,9 +306,11 @@ class Machine:
             with step("shutdown", vm=self.name):
                 how = self._escalate(poweroff_command, guest_timeout, powerdown_timeout, quit_timeout)
                 note("shutdown", how.value, vm=self.name)
+                self.shutdown_how = how
                 return how
         finally:
             self._cleanup(kill=True)
+            self._finished = True
 
     def _escalate(
         self, poweroff: str | None, guest_timeout: float, powerdown_timeout: float, quit_timeout: float

@@ -7,7 +7,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -64,6 +64,7 @@ class SSHSession:
         self.host, self.port, self.user, self.key = host, port, user, key
         self.keepalive = keepalive
         self._client: paramiko.SSHClient | None = None
+        self._sftp_client: paramiko.SFTPClient | None = None
         self._abort = threading.Event()
         self._abort_error: AbortError | None = None
         self.attempts: list[str] = []
@@ -214,23 +215,33 @@ class SSHSession:
             sftp.get(remote, str(local))
 
     @contextlib.contextmanager
-    def _sftp(self) -> contextlib.AbstractContextManager[paramiko.SFTPClient]:  # type: ignore[misc]
+    def _sftp(self) -> Iterator[paramiko.SFTPClient]:
+        """One SFTP channel per session, reused: reopening channels back to back loses a paramiko race."""
         self._raise_if_aborted()
-        try:
-            sftp = paramiko.SFTPClient.from_transport(self._transport())
-        except paramiko.SSHException as exc:
-            raise SSHError(f"SFTP to {self.where} failed: {exc}", hint="the guest needs an sftp-server") from exc
-        if sftp is None:
+        if self._sftp_client is None:
+            for attempt in range(4):
+                try:
+                    self._sftp_client = paramiko.SFTPClient.from_transport(self._transport())
+                    break
+                except paramiko.SSHException as exc:
+                    if attempt == 3 or not any(text in str(exc) for text in _CHANNEL_RACE):
+                        raise SSHError(
+                            f"SFTP to {self.where} failed: {exc}", hint="the guest needs an sftp-server"
+                        ) from exc
+                    time.sleep(0.3 * (attempt + 1))
+        if self._sftp_client is None:
             raise SSHError(f"SFTP to {self.where} failed: no channel")
         try:
-            yield sftp
+            yield self._sftp_client
         except OSError as exc:
             self._raise_if_aborted()
             raise SSHError(f"SFTP on {self.where} failed: {exc}") from exc
-        finally:
-            sftp.close()
 
     def close(self) -> None:
+        sftp, self._sftp_client = self._sftp_client, None
+        if sftp is not None:
+            with contextlib.suppress(Exception):
+                sftp.close()
         client, self._client = self._client, None
         if client is not None:
             client.close()

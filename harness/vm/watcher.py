@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.errors import GuestCrashed, KernelPanic, UnexpectedDebugger
 from harness.guests.base import DeathStrings
@@ -47,6 +47,9 @@ class Watcher:
         self._callbacks: list[CrashCallback] = []
         self._debugger_expected = 0
         self._armed_from = 0  # lines before this index were already judged (after acknowledge)
+        # The line being read while the debugger was expected (its prompt line): it stays excused from the
+        # debugger patterns when it completes after the harness resumed (e.g. "[0]kdb> go").
+        self._excused_line = -1
         self.crash: Crash | None = None
         self.last_data = time.monotonic()
 
@@ -76,6 +79,9 @@ class Watcher:
             if pattern.search(line):
                 return Crash("panic", pattern.pattern, line, index, time.time())
         if self._debugger_expected:
+            self._excused_line = index
+            return None
+        if index == self._excused_line:
             return None
         for pattern in self._debugger:
             if pattern.search(line):
@@ -130,7 +136,11 @@ class Watcher:
 
     def error_for(self, crash: Crash, *, log_hint: str | None = None) -> GuestCrashed:
         """The typed exception for a crash, carrying its console excerpt (a few lines of context before it)."""
-        excerpt = self.lines_since(max(0, crash.line_index - 3), limit=120)
+        start = max(0, crash.line_index - 3)
+        excerpt = self.lines_since(start, limit=120)
+        # The crash line was maybe still incomplete when it matched; show it as it ended up.
+        full = self.lines_since(crash.line_index, limit=1)
+        crash = replace(crash, line=full[0]) if full and crash.line in full[0] else crash
         if crash.kind == "panic":
             return KernelPanic(
                 f"guest kernel crashed: {crash.line.strip()}", title=crash.line.strip(), excerpt=excerpt, hint=log_hint

@@ -1,0 +1,60 @@
+"""The Linux test guest's adapter: a root shell on the console (no login), dropbear, and Linux kdb."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.guests.base import Credentials, DebuggerDialect, DeathStrings, EntryKind, EntryMethod
+from harness.guests.linuxtest.data import read_text
+from harness.vm.console import Console
+
+
+def _settings() -> dict[str, Any]:
+    return tomllib.loads(read_text("adapter.toml"))
+
+
+def kdb_dialect() -> DebuggerDialect:
+    raw = _settings()["kdb"]
+    return DebuggerDialect(
+        name=raw["name"],
+        prompt=raw["prompt"],
+        pager=raw["pager"],
+        pager_answer=raw["pager_answer"],
+        disable_pager=raw.get("disable_pager"),
+        resume=raw["resume"],
+        eol=raw["eol"],
+        entry_methods=tuple(
+            EntryMethod(EntryKind(e["kind"]), e.get("payload", ""), tuple(e.get("arches", ()))) for e in raw["entry"]
+        ),
+        entry_banner=raw.get("entry_banner"),
+    )
+
+
+def _death() -> DeathStrings:
+    raw = _settings()["death"]
+    return DeathStrings(panic=tuple(raw["panic"]), debugger=tuple(raw["debugger"]))
+
+
+@dataclass
+class LinuxTestGuest:
+    """Implements ``harness.guests.base.GuestAdapter`` for the Debian-built test guest."""
+
+    name: str = "linuxtest"
+    prompt: str = field(default_factory=lambda: _settings()["shell"]["prompt"])
+    death_strings: DeathStrings = field(default_factory=_death)
+    debugger: DebuggerDialect = field(default_factory=kdb_dialect)
+    poweroff_command: str = field(default_factory=lambda: _settings()["shell"]["poweroff"])
+    input_pace: float = field(default_factory=lambda: float(_settings()["shell"]["input_pace"]))
+    credentials: Credentials = field(default_factory=Credentials)
+
+    def login(self, console: Console, timeout: float) -> None:
+        """No login: busybox init gives a root shell on the console. Wait for it, then set the unique prompt."""
+        shell = _settings()["shell"]
+        console.expect(shell["boot_prompt"], timeout, what="the test guest's shell prompt")
+        console.sendline("")  # a fresh prompt: the boot prompt may have been followed by dropbear log lines
+        console.sendline(shell["set_prompt"])
+        console.expect(self.prompt, 30, what="the harness prompt")
+        console.prompt = self.prompt
+        console.discard_pending()
