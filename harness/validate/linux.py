@@ -2,7 +2,8 @@
 
 The snapshot is one command run over SSH (so all three are read within milliseconds of each other); its sections
 start with ``== <name>`` lines. The sampler prints ``== tick <epoch seconds>`` and then ``nr_kernel_stack N``.
-These are Linux files, not FreeBSD text, so they are read here rather than in ``harness.parse``.
+These are Linux files, not FreeBSD text, so they are read here rather than in ``harness.parse``. The commands
+that produce them are in ``harness/run/profiles.toml``.
 """
 
 from __future__ import annotations
@@ -10,14 +11,6 @@ from __future__ import annotations
 from harness.errors import ParseError
 from harness.model.linux_task import KSTACK, MEMINFO, TASKS
 from harness.validate.observed import Observations
-
-#: The snapshot command: every section read back to back.
-SNAPSHOT_COMMAND = (
-    "echo '== vmstat'; cat /proc/vmstat; echo '== meminfo'; cat /proc/meminfo; "
-    "echo '== tasks'; ls -d /proc/[0-9]*/task/[0-9]* | wc -l"
-)
-#: The sampler's loop body (one tick a second; ``date +%s`` is in busybox and FreeBSD alike).
-SAMPLER_COMMAND = "while :; do echo \"== tick $(date +%s)\"; grep '^nr_kernel_stack ' /proc/vmstat; sleep 1; done"
 
 
 def split_sections(text: str) -> dict[str, list[str]]:

@@ -1,0 +1,78 @@
+"""Guest profiles of a run (``profiles.toml``): workdir, program build, snapshot and sampler commands."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from harness.errors import ConfigError, UsageError
+
+
+@dataclass(frozen=True)
+class DdbPlan:
+    enter: str
+    commands: tuple[str, ...]
+    thread_command: str
+    sample_threads: int
+    resume: str
+
+
+@dataclass(frozen=True)
+class GuestProfile:
+    name: str
+    description: str
+    workdir: str
+    compile_in_guest: bool
+    default_workloads: tuple[str, ...]
+    settle_seconds: float
+    boot_timeout: float
+    snapshot: dict[str, str]
+    sampler: str
+    cc: str = "cc"
+    fingerprint: dict[str, str] = field(default_factory=dict)
+    ddb: DdbPlan | None = None
+
+
+def load_profiles(text: str | None = None) -> dict[str, GuestProfile]:
+    try:
+        raw = text if text is not None else resources.files("harness.run").joinpath("profiles.toml").read_text()
+        data: dict[str, Any] = tomllib.loads(raw)
+        return {name: _profile(name, entry) for name, entry in data["guest"].items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"harness/run/profiles.toml is malformed: {exc}") from None
+
+
+def _profile(name: str, entry: dict[str, Any]) -> GuestProfile:
+    ddb = entry.get("ddb")
+    return GuestProfile(
+        name=name,
+        description=str(entry["description"]),
+        workdir=str(entry["workdir"]),
+        compile_in_guest=bool(entry["compile_in_guest"]),
+        default_workloads=tuple(entry["default_workloads"]),
+        settle_seconds=float(entry["settle_seconds"]),
+        boot_timeout=float(entry["boot_timeout"]),
+        snapshot=dict(entry["snapshot"]),
+        sampler=str(entry["sampler"]["command"]),
+        cc=str(entry.get("cc", "cc")),
+        fingerprint=dict(entry.get("fingerprint", {})),
+        ddb=DdbPlan(
+            enter=ddb["enter"],
+            commands=tuple(ddb["commands"]),
+            thread_command=ddb["thread_command"],
+            sample_threads=int(ddb["sample_threads"]),
+            resume=ddb["resume"],
+        )
+        if ddb
+        else None,
+    )
+
+
+def profile(name: str) -> GuestProfile:
+    profiles = load_profiles()
+    try:
+        return profiles[name]
+    except KeyError:
+        raise UsageError(f"unknown guest {name!r}", hint=f"known guests: {', '.join(profiles)}") from None

@@ -1,0 +1,138 @@
+"""A run directory ``runs/<id>/``: metadata.json and the reproducer first, then everything the run produced.
+
+Layout::
+
+    metadata.json      what was asked (argv, guest, arch, release, kernel, workloads, params) and what was found
+    reproducer.sh      the command that repeats this run, and the one that re-judges it offline
+    steps.jsonl        step events (start/end/duration) of the run
+    console.log        the serial console, time-stamped by the VM layer
+    raw/               every raw output, ``raw/<workload>/<phase>/<what>.txt`` and ``raw/<workload>/samples.txt``
+    parsed/            observations per workload as JSON (re-made by ``harness analyze``)
+    results.json  junit.xml  report.html
+
+metadata.json and reproducer.sh are written before anything else, so a run killed halfway still says what it was
+(tuxmake's "metadata early").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.errors import UsageError
+
+METADATA = "metadata.json"
+REPRODUCER = "reproducer.sh"
+CONSOLE_LOG = "console.log"
+STEPS = "steps.jsonl"
+
+
+def new_run_id(guest: str, arch: str, now: dt.datetime | None = None) -> str:
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{guest}-{arch}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def create(cls, root: Path, run_id: str, metadata: dict[str, Any], reproduce_argv: list[str]) -> RunDir:
+        """Make ``root/run_id`` and write metadata.json and reproducer.sh into it before anything else."""
+        path = root / run_id
+        path.mkdir(parents=True, exist_ok=False)
+        run = cls(path)
+        base = {
+            "run_id": run_id,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "harness_version": __version__,
+            "argv": list(sys.argv),
+            "host": {"python": platform.python_version(), "platform": platform.platform(), "cwd": os.getcwd()},
+            "status": "running",
+        }
+        run.write_metadata({**base, **metadata})
+        run.write_reproducer(reproduce_argv)
+        (path / "raw").mkdir()
+        (path / "parsed").mkdir()
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> RunDir:
+        if not (path / METADATA).is_file():
+            raise UsageError(f"{path} is not a run directory (no {METADATA})", hint="pass a directory under runs/")
+        return cls(path)
+
+    # --- metadata -------------------------------------------------------------------------------------------------
+
+    def metadata(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads((self.path / METADATA).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"{self.path / METADATA} cannot be read: {exc}") from None
+        return data
+
+    def write_metadata(self, data: dict[str, Any]) -> None:
+        tmp = self.path / (METADATA + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.replace(self.path / METADATA)
+
+    def update_metadata(self, **fields: Any) -> dict[str, Any]:
+        data = self.metadata()
+        data.update(fields)
+        self.write_metadata(data)
+        return data
+
+    def write_reproducer(self, argv: list[str]) -> None:
+        text = (
+            "#!/bin/sh\n"
+            f"# Repeat run {self.run_id} (same guest, arch, release, kernel, workloads and parameters):\n"
+            f"{shlex.join(argv)}\n"
+            "# Re-judge this stored run offline (no VM), e.g. after a model change:\n"
+            f"# harness analyze {shlex.quote(str(self.path))}\n"
+        )
+        target = self.path / REPRODUCER
+        target.write_text(text, encoding="utf-8")
+        target.chmod(0o755)
+
+    # --- raw and parsed files -------------------------------------------------------------------------------------
+
+    def raw_path(self, *parts: str) -> Path:
+        path = self.path.joinpath("raw", *parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def write_raw(self, text: str, *parts: str) -> Path:
+        path = self.raw_path(*parts)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def read_raw(self, *parts: str) -> str | None:
+        path = self.path.joinpath("raw", *parts)
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+    def raw_phases(self, workload: str) -> list[str]:
+        base = self.path / "raw" / workload
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def write_parsed(self, data: Any, *parts: str) -> Path:
+        path = self.path.joinpath("parsed", *parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        return path
+
+    @property
+    def console_log(self) -> Path:
+        return self.path / CONSOLE_LOG
