@@ -63,12 +63,10 @@ def _ddb(command: str) -> Callable[[str], Any]:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind(
-            "console", "console events (loader, boot, login, panic, KDB, db>) with line numbers", scanner.scan_console
-        ),
+        Kind("console", "console events (loader, boot, login, panic, KDB, db>)", scanner.scan_console, _render_events),
         Kind("boot", "boots in a console log and their phases (loader, kernel, userland)", _boot, _render_boots),
         Kind(
-            "panic", "crash reports in a console log: title, signature, trap, frames, thread, cpuid", panic.parse_panics
+            "panic", "crash reports: title, signature, trap, frames, thread, cpuid", panic.parse_panics, _render_panics
         ),
         Kind("vmstat-z", "vmstat -z (text, 7 or 8 numbers per row, or --libxo json)", vmstat.parse_vmstat_z),
         Kind("vmstat-m", "vmstat -m", vmstat.parse_vmstat_m),
