@@ -23,7 +23,7 @@ class Requirement:
 @dataclass(frozen=True)
 class Preflight:
     cross_bindir: Path
-    llvm: int | None
+    llvm: int
     requirements: tuple[Requirement, ...]
     missing: tuple[Requirement, ...]
 
@@ -47,7 +47,10 @@ class Preflight:
     def raise_if_missing(self) -> None:
         if self.ok:
             return
-        names = ", ".join(f"{r.package} ({r.path})" for r in self.missing)
+        paths: dict[str, list[str]] = {}
+        for req in self.missing:
+            paths.setdefault(req.package, []).append(str(req.path))
+        names = "; ".join(f"{package} ({', '.join(found)})" for package, found in paths.items())
         raise HostError(f"the cross build needs Debian packages that are missing: {names}", hint=self.apt_line)
 
 
@@ -91,21 +94,22 @@ def check_cross_host(cross_bindir: Path | None = None, *, root: Path = Path("/")
     table = _load(data)
     defaults_raw = table.get("default_llvm", {})
     defaults = {str(k): int(v) for k, v in defaults_raw.items()} if isinstance(defaults_raw, dict) else {}
-    llvm: int | None
+    llvm: int
     if cross_bindir is None:
         llvm = choose_llvm(root, defaults)
         bindir = Path("/usr/lib") / f"llvm-{llvm}" / "bin"
     else:
         bindir = cross_bindir
         match = _LLVM_DIR.match(bindir.parent.name)
-        llvm = int(match.group(1)) if match else None
+        # A bindir outside /usr/lib/llvm-N: name the packages of the LLVM this host would use otherwise.
+        llvm = int(match.group(1)) if match else choose_llvm(root, defaults)
     raw = table.get("requirement", [])
     if not isinstance(raw, list):
         raise ConfigError(f"{data}: [[requirement]] must be an array of tables")
     requirements = []
     for item in raw:
         path = str(item["path"]).format(bindir=bindir)
-        package = str(item["package"]).format(llvm=llvm if llvm is not None else "N")
+        package = str(item["package"]).format(llvm=llvm)
         requirements.append(Requirement(str(item["what"]), Path(path), package))
     missing = tuple(r for r in requirements if not (root / r.path.relative_to("/")).exists())
     return Preflight(bindir, llvm, tuple(requirements), missing)

@@ -1,0 +1,147 @@
+"""The build pipeline end to end on a small git tree: worktree, patches, KERNCONF in the tree, metadata.json and
+reproducer.sh written before the build command runs, the log, the cache, failures recorded.
+
+FreeBSD cannot be built here, so the backend's build step is a shell command that checks what the pipeline
+promised (metadata first, KERNCONF in place) and stages a kernel file like installkernel would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.build import pipeline
+from harness.build.backends import Backend, BuildSpec
+from harness.build.commands import Command
+from harness.build.pipeline import BuildOptions, build
+from harness.errors import BuildError
+
+STACK = "".join(f"line {i}\n" for i in range(1, 21))
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env=env).stdout
+
+
+class ScriptBackend(Backend):
+    """Runs a real host command in place of make: it fails unless the pipeline's promises hold."""
+
+    name = "script"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def preflight(self) -> None:
+        pass
+
+    def toolchain(self) -> str:
+        return "sh"
+
+    def plan(self, spec: BuildSpec) -> list[Command]:
+        build_dir = spec.objdir.parent
+        conf = spec.src / "sys" / spec.arch.target / "conf" / spec.kernconf
+        script = (
+            f'test -f "{build_dir}/metadata.json" && test -x "{build_dir}/reproducer.sh" && test -f "{conf}" && '
+            f'grep -q building "{build_dir}/metadata.json" && echo compiling {spec.kernconf} && '
+            + ("exit 7" if self.fail else f'mkdir -p "{spec.kernel_dir}" && cp "{conf}" "{spec.kernel_dir}/kernel"')
+        )
+        return [Command("buildkernel", ("sh", "-c", script), cwd=str(spec.src))]
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    upstream = tmp_path / "src"
+    upstream.mkdir()
+    git(upstream, "init", "-q", "-b", "main")
+    (upstream / "sys/amd64/conf").mkdir(parents=True)
+    (upstream / "sys/amd64/conf/GENERIC").write_text("ident GENERIC\n")
+    (upstream / "sys/vm").mkdir()
+    (upstream / "sys/vm/stack.c").write_text(STACK)
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-q", "-m", "base")
+    base = git(upstream, "rev-parse", "HEAD").strip()
+    (upstream / "sys/vm/stack.c").write_text(STACK.replace("line 5\n", "line 5: one object\n"))
+    git(upstream, "commit", "-q", "-am", "change")
+    change = git(upstream, "rev-parse", "HEAD").strip()
+    git(upstream, "checkout", "-q", "--detach", base)
+    data = tmp_path / "data"
+    (data / "patches/one").mkdir(parents=True)
+    (data / "patches/one/patch.toml").write_text(
+        f'summary = "one"\n[origin]\nrepository = "{upstream.as_uri()}"\ncommit = "{change}"\n'
+        '[generation]\nbefore = "G0-uma"\nafter = "G1"\n'
+    )
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(data))
+    return upstream, base
+
+
+def use_backend(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> None:
+    monkeypatch.setattr(pipeline, "make_backend", lambda name, **kw: backend)
+
+
+def test_build_writes_metadata_first_then_kernel_and_caches(
+    tree: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, base = tree
+    use_backend(monkeypatch, ScriptBackend())
+    options = BuildOptions(patches=("one",), arch="amd64", backend="script", src=src, jobs=1, kstack_pages=6)
+    first = build(options, echo=lambda line: None)
+    assert not first.cached
+    kernel = (first.kernel_dir / "kernel").read_text()
+    assert f"ident   {first.ident}" in kernel and "options KSTACK_PAGES=6" in kernel
+    meta = json.loads((first.build_dir / "metadata.json").read_text())
+    assert meta["status"] == "complete"
+    assert meta["source"]["revision"] == base
+    assert [p["name"] for p in meta["patches"]] == ["one"]
+    assert meta["patches"][0]["status"] == "applied" and len(meta["patches"][0]["sha256"]) == 64
+    assert meta["kernconf"]["ident"] == first.ident
+    assert (meta["arch"], meta["target_arch"], meta["backend"], meta["toolchain"]) == ("amd64", "amd64", "script", "sh")
+    assert meta["reproducer"].startswith("harness build --patch one --src ")
+    assert "exec harness build --patch one" in (first.build_dir / "reproducer.sh").read_text()
+    assert "compiling" in (first.build_dir / "build.log").read_text()
+    assert not (first.build_dir / "obj").exists()
+    assert git(src, "status", "--porcelain") == "" and git(src, "rev-parse", "HEAD").strip() == base
+    assert len(git(src, "worktree", "list").splitlines()) == 1
+
+    again = build(options, echo=lambda line: None)
+    assert again.cached and again.build_dir == first.build_dir
+
+    other = build(BuildOptions(("one",), "amd64", "script", src=src, jobs=1), echo=lambda line: None)
+    assert other.build_dir != first.build_dir and other.ident != first.ident
+
+
+def test_failed_build_is_recorded_with_the_log(tree: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    src, _ = tree
+    use_backend(monkeypatch, ScriptBackend(fail=True))
+    with pytest.raises(BuildError, match=r"buildkernel failed \(exit 7\): .*compiling") as caught:
+        build(BuildOptions(("one",), "amd64", "script", src=src, jobs=1), echo=lambda line: None)
+    assert "build.log" in str(caught.value.hint)
+    records = list((Path(str(caught.value.hint).split()[-1])).parent.glob("metadata.json"))
+    meta = json.loads(records[0].read_text())
+    assert meta["status"] == "failed" and "exit 7" in meta["error"]
+    assert len(git(src, "worktree", "list").splitlines()) == 1
+
+
+def test_dry_run_prints_everything_and_changes_nothing(
+    tree: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    src, base = tree
+    lines: list[str] = []
+    result = build(
+        BuildOptions(("one",), "arm64", "cross", src=src, jobs=2, dry_run=True, cross_bindir=Path("/opt/llvm-x/bin")),
+        echo=lines.append,
+    )
+    text = "\n".join(lines)
+    assert result.dry_run
+    assert "worktree add --detach" in text
+    assert "cherry-pick -x" in text
+    assert text.count("tools/build/make.py --cross-bindir=/opt/llvm-x/bin") == 3
+    assert "TARGET=arm64 TARGET_ARCH=aarch64" in text
+    assert "# preflight:" in text and "clang-N" not in text
+    assert not list((tmp_path / "cache").glob("kernels/*/metadata.json"))
+    assert git(src, "rev-parse", "HEAD").strip() == base
+    assert len(git(src, "worktree", "list").splitlines()) == 1
