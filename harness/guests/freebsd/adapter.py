@@ -1,0 +1,48 @@
+"""``FreeBSDGuest``: the FreeBSD guest adapter the VM machinery drives (``harness.guests.base.GuestAdapter``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from harness.guests.base import Credentials, DeathStrings, DebuggerDialect
+from harness.guests.freebsd import ddb
+from harness.guests.freebsd.data import FreeBSDData, load
+from harness.guests.freebsd.login import Session, login
+
+if TYPE_CHECKING:
+    from harness.vm.console import Console
+
+
+@dataclass
+class FreeBSDGuest:
+    """One FreeBSD guest. ``needs_comconsole``: the loader must be told to put the kernel console on the serial
+    line (a plain amd64 image booted through BIOS)."""
+
+    needs_comconsole: bool = False
+    data: FreeBSDData = field(default_factory=load)
+    name: str = "freebsd"
+    poweroff_command: str = "shutdown -p now"
+    credentials: Credentials = field(default_factory=Credentials)
+    session: Session | None = None
+
+    @property
+    def prompt(self) -> str:
+        """The unique prompt of the current console session (valid after ``login``)."""
+        return self.session.prompt if self.session else r"HXPROMPT-[0-9a-f]+# "
+
+    @property
+    def death_strings(self) -> DeathStrings:
+        return ddb.death_strings()
+
+    @property
+    def debugger(self) -> DebuggerDialect:
+        return ddb.dialect(self.data.ddb)
+
+    @property
+    def input_pace(self) -> float:
+        return self.data.console.input_pace
+
+    def login(self, console: Console, timeout: float) -> None:
+        """From power-on or a reboot to root's /bin/sh with the unique prompt (``console.prompt`` is set)."""
+        self.session = login(console, self.data, needs_comconsole=self.needs_comconsole, boot_timeout=timeout)

@@ -1,0 +1,164 @@
+"""Boot a FreeBSD image under QEMU up to a logged-in guest with SSH, optionally running a test kernel.
+
+    with booted(manifest, base, run_dir, kernel=build) as guest:
+        guest.ssh.run("uname -a"); guest.result.generation
+
+Everything QEMU-side comes from ``harness.vm`` (Machine, Console, SSH, Debugger); this module only decides the
+FreeBSD things: firmware for the image, the loader and login, first-boot configuration, nextboot, DDB, fingerprint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.guests.freebsd import ddb, fingerprint, firstboot
+from harness.guests.freebsd.adapter import FreeBSDGuest
+from harness.guests.freebsd.kernel import BootProof, KernelBuild, install_and_boot, read_proof
+from harness.guests.freebsd.shell import Shell
+from harness.images.manifest import ImageManifest
+from harness.images.store import BaseImage, run_overlay
+from harness.steps import note, step
+from harness.vm import profile as profiles
+from harness.vm.console import Console
+from harness.vm.machine import BootSpec, Disk, Machine
+from harness.vm.ssh import SSHKey, SSHSession
+
+#: Printed by the kernel as it goes down for a reboot, and by the next kernel as it starts (kern_shutdown.c,
+#: init_main.c): proof that the reboot really happened before the next ``login:`` is trusted.
+REBOOT_SEEN = r"Rebooting\.\.\.|---<<BOOT>>---"
+
+
+@dataclass(frozen=True)
+class BootResult:
+    release: str
+    arch: str
+    accel: str
+    ssh_port: int | None
+    kernel: BootProof
+    ddb_available: tuple[str, ...]
+    ddb_ready: bool
+    generation: str | None
+    generation_reason: str
+    first_boot_configured: bool
+
+
+@dataclass
+class BootedGuest:
+    machine: Machine
+    adapter: FreeBSDGuest
+    ssh: SSHSession
+    key: SSHKey
+    result: BootResult
+
+
+def needs_comconsole(manifest: ImageManifest) -> bool:
+    """Only a plain image booted through BIOS puts its kernel console on VGA."""
+    return manifest.firmware == "bios" and not manifest.serial_console
+
+
+def vm_profile(manifest: ImageManifest, adapter: FreeBSDGuest) -> profiles.VMProfile:
+    """The arch's FreeBSD profile, with OVMF when an amd64 image is to boot through UEFI."""
+    profile = profiles.load(f"freebsd-{manifest.arch}")
+    if manifest.arch == "amd64" and manifest.firmware == "uefi" and profile.firmware is None:
+        fw = adapter.data.firmware
+        profile = dataclasses.replace(profile, firmware=profiles.Firmware(fw.amd64_uefi_code, fw.amd64_uefi_vars))
+    return profile
+
+
+def reboot_on_console(console: Console, adapter: FreeBSDGuest, timeout: float) -> Console:
+    """Reboot from the serial console and log in again; returns the console (a ``Shell``) on the new boot."""
+    console.sendline(adapter.data.kernel.reboot_command)
+    console.expect(REBOOT_SEEN, timeout=timeout, what="the guest going down for the reboot")
+    adapter.login(console, timeout)
+    return console
+
+
+def _ddb_state(shell: Shell, adapter: FreeBSDGuest) -> tuple[tuple[str, ...], bool]:
+    status = ddb.kdb_status(shell)
+    if not status.has_ddb:
+        note(
+            "ddb",
+            "the running kernel has no DDB (release GENERIC kernels lack it); a kernel built with `options DDB` "
+            "fixes it (harness boot --kernel DIR)",
+        )
+        return status.available, False
+    ddb.prepare(shell, adapter.data.ddb)
+    return status.available, True
+
+
+@contextlib.contextmanager
+def booted(
+    manifest: ImageManifest,
+    base: BaseImage,
+    run_dir: Path,
+    *,
+    kernel: KernelBuild | None = None,
+    accel: str | None = None,
+    disk_size: str | None = None,
+) -> Iterator[BootedGuest]:
+    """A running, configured FreeBSD guest (QEMU stopped on exit, whatever happens)."""
+    adapter = FreeBSDGuest(needs_comconsole=needs_comconsole(manifest))
+    timeouts = adapter.data.timeouts
+    overlay = run_overlay(base, run_dir, disk_size)
+    key = SSHKey.generate(run_dir / "ssh")
+    extra = adapter.data.firmware.bios_serial_args if adapter.needs_comconsole else ()
+    spec = BootSpec(disks=(Disk(overlay.path, "qcow2", overlay=False),), extra_args=tuple(extra))
+    machine = Machine(
+        vm_profile(manifest, adapter),
+        spec,
+        run_dir,
+        death=adapter.death_strings,
+        poweroff_command=adapter.poweroff_command,
+        console_pace=adapter.input_pace,
+        accel=accel,
+        name="freebsd",
+    )
+    with machine:
+        with step("freebsd-boot", release=manifest.release, arch=manifest.arch):
+            adapter.login(machine.console, timeouts.boot)
+            report = firstboot.configure(
+                machine.console,
+                adapter.data.firstboot,
+                public_key=key.public_line,
+                needs_comconsole=adapter.needs_comconsole,
+                timeout=timeouts.command,
+            )
+        ssh = machine.ssh(key, timeout=timeouts.ssh)
+        try:
+            if kernel is not None:
+                proof = install_and_boot(
+                    kernel,
+                    transfer=ssh,
+                    shell=ssh,
+                    reboot=lambda: _close_then_reboot(ssh, machine.console, adapter, timeouts.reboot),
+                )
+                ssh = machine.ssh(key, timeout=timeouts.ssh)
+            else:
+                proof = read_proof(ssh)
+            available, ready = _ddb_state(ssh, adapter)
+            with step("fingerprint"):
+                found = fingerprint.take(ssh, timeouts.command)
+            result = BootResult(
+                release=manifest.release,
+                arch=manifest.arch,
+                accel=machine.accel.accel if machine.accel else "?",
+                ssh_port=machine.ssh_port,
+                kernel=proof,
+                ddb_available=available,
+                ddb_ready=ready,
+                generation=found.generation,
+                generation_reason=found.reason,
+                first_boot_configured=not report.already_configured,
+            )
+            yield BootedGuest(machine, adapter, ssh, key, result)
+        finally:
+            ssh.close()
+
+
+def _close_then_reboot(ssh: SSHSession, console: Console, adapter: FreeBSDGuest, timeout: float) -> Shell:
+    ssh.close()
+    return reboot_on_console(console, adapter, timeout)

@@ -1,0 +1,104 @@
+"""The FreeBSD adapter's data (``freebsd.toml`` next to this module), loaded and typed."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from harness.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    boot: float
+    login: float
+    command: float
+    reboot: float
+    ssh: float
+
+
+@dataclass(frozen=True)
+class ConsoleData:
+    prompt_tag: str
+    user: str
+    cursor_report: str
+    input_pace: float
+    loader_eol: str
+    shell_setup: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoaderData:
+    menu_escape_keys: tuple[str, ...]
+    countdown_key: str
+    comconsole_commands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FirstBootData:
+    loader_conf: dict[str, str]
+    loader_conf_comconsole: dict[str, str]
+    rc_conf: dict[str, str]
+    sshd_config: tuple[str, ...]
+    stamp: str
+
+
+@dataclass(frozen=True)
+class KernelData:
+    default_name: str
+    reboot_command: str
+
+
+@dataclass(frozen=True)
+class DdbData:
+    prompt: str
+    pager: str
+    pager_answer: str
+    disable_pager: str
+    resume: str
+    eol: str
+    entry_banner: str
+    enter_sysctl: str
+    alt_break: str
+    sysctls: tuple[str, ...]
+    panic_script: str
+
+
+@dataclass(frozen=True)
+class FirmwareData:
+    amd64_uefi_code: tuple[str, ...]
+    amd64_uefi_vars: tuple[str, ...]
+    bios_serial_args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FreeBSDData:
+    timeouts: Timeouts
+    console: ConsoleData
+    loader: LoaderData
+    firstboot: FirstBootData
+    kernel: KernelData
+    ddb: DdbData
+    firmware: FirmwareData
+
+
+def _tuples(table: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+
+
+def load() -> FreeBSDData:
+    try:
+        raw = tomllib.loads(resources.files(__package__).joinpath("freebsd.toml").read_text(encoding="utf-8"))
+        return FreeBSDData(
+            timeouts=Timeouts(**raw["timeouts"]),
+            console=ConsoleData(**_tuples(raw["console"])),
+            loader=LoaderData(**_tuples(raw["loader"])),
+            firstboot=FirstBootData(**_tuples(raw["firstboot"])),
+            kernel=KernelData(**raw["kernel"]),
+            ddb=DdbData(**_tuples(raw["ddb"])),
+            firmware=FirmwareData(**_tuples(raw["firmware"])),
+        )
+    except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"harness/guests/freebsd/freebsd.toml is malformed: {exc}") from None

@@ -1,0 +1,121 @@
+"""Which kernel-stack generation the running kernel is (kstack-model-spec §4.7): symbols + sysctl names.
+
+Symbols from ``nm`` of the booted kernel file (``kern.bootfile``, which is ``/boot/kernel/kernel`` unless a test
+kernel was nextboot'ed):
+
+* ``kstack_object`` absent, ``kstacks`` present → G0-list (linked-list cache, ≤ 12.x)
+* ``kstack_object`` absent, ``kstacks`` absent → G0-uma
+* ``kstack_object`` present, ``vm_kstack_pindex`` absent → G1 (D24473)
+* ``vm_kstack_pindex`` present, ``vm_thread_swapin`` present → G2 (D38852)
+* ``vm_kstack_pindex`` present, ``vm_thread_swapin`` absent → G3 (no stack swapping)
+
+Cross-check: the sysctl ``vm.kstacks`` exists exactly on G0-list; ``vm.uma.kstack_cache.*`` exists from G0-uma on.
+A disagreement is an error rather than a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from harness.errors import InfraError
+from harness.guests.freebsd.shell import Shell, must
+
+SYMBOLS = (
+    "kstack_object",
+    "kstack_alt_object",
+    "vmd_kstack_arena",
+    "vm_kstack_pindex",
+    "vm_thread_swapin",
+    "kstack_cache_size",
+    "kstacks",
+)
+SYSCTLS = ("vm.kstacks", "vm.kstack_cache_size", "vm.uma.kstack_cache")
+GENERATIONS = ("G0-list", "G0-uma", "G1", "G2", "G3")
+
+_NM_LINE = re.compile(r"^(?:[0-9a-fA-F]+)?\s+[A-Za-z?-]\s+(?P<name>\S+)$")
+
+
+class FingerprintConflict(InfraError):
+    """The kernel's symbols and its sysctls point at different generations."""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    generation: str
+    symbols: frozenset[str]  # which of SYMBOLS the kernel has
+    sysctls: frozenset[str]  # which of SYSCTLS exist (vm.uma.kstack_cache stands for its subtree)
+    reason: str
+
+
+def symbols_from_nm(text: str) -> frozenset[str]:
+    """The names of interest among ``nm`` lines (``ffffffff81234567 T vm_thread_swapin``, ``   U foo``)."""
+    found = set()
+    for line in text.splitlines():
+        match = _NM_LINE.match(line.strip("\r"))
+        if match and match["name"] in SYMBOLS:
+            found.add(match["name"])
+    return frozenset(found)
+
+
+def sysctls_from_names(text: str) -> frozenset[str]:
+    """Which of SYSCTLS appear in ``sysctl -aN`` output (one name per line)."""
+    names = {line.strip() for line in text.splitlines()}
+    found: set[str] = {name for name in ("vm.kstacks", "vm.kstack_cache_size") if name in names}
+    if any(name.startswith("vm.uma.kstack_cache.") for name in names):
+        found.add("vm.uma.kstack_cache")
+    return frozenset(found)
+
+
+def classify(symbols: frozenset[str]) -> tuple[str, str]:
+    """§4.7's decision, with the evidence it used."""
+    if "vm_kstack_pindex" in symbols:
+        if "vm_thread_swapin" in symbols:
+            return "G2", "vm_kstack_pindex and vm_thread_swapin present"
+        return "G3", "vm_kstack_pindex present, vm_thread_swapin absent"
+    if "kstack_object" in symbols:
+        return "G1", "kstack_object present, vm_kstack_pindex absent"
+    if "kstacks" in symbols:
+        return "G0-list", "kstack_object absent, kstacks present"
+    return "G0-uma", "kstack_object and kstacks absent"
+
+
+def fingerprint(nm_text: str, sysctl_names: str) -> Fingerprint:
+    symbols = symbols_from_nm(nm_text)
+    sysctls = sysctls_from_names(sysctl_names)
+    if not symbols:
+        raise FingerprintConflict(
+            "nm found none of the kernel-stack symbols: the kernel file has no symbol table or is not the kernel",
+            hint="fingerprint an unstripped kernel (kern.bootfile)",
+        )
+    generation, reason = classify(symbols)
+    list_cache = "vm.kstacks" in sysctls
+    if list_cache != (generation == "G0-list"):
+        raise FingerprintConflict(
+            f"symbols say {generation} ({reason}) but the sysctl vm.kstacks is {'present' if list_cache else 'absent'}"
+        )
+    if "vm.uma.kstack_cache" in sysctls and generation == "G0-list":  # pragma: no cover - implied by the check above
+        raise FingerprintConflict("G0-list kernel with a UMA kstack_cache zone")
+    return Fingerprint(generation, symbols, sysctls, reason)
+
+
+def _nm_filter() -> str:
+    names = "|".join(SYMBOLS)
+    return f"nm \"$(sysctl -n kern.bootfile)\" | egrep ' ({names})$'"
+
+
+def _sysctl_filter() -> str:
+    return "sysctl -aN 2>/dev/null | egrep '^vm\\.(kstacks|kstack_cache_size|uma\\.kstack_cache\\.)'"
+
+
+def take(shell: Shell, timeout: float = 300.0) -> Fingerprint:
+    """Fingerprint the running kernel from inside the guest (no reboot; ``nm`` is in FreeBSD's base system)."""
+    nm_text = must(
+        shell,
+        _nm_filter(),
+        why="reading the kernel's symbols",
+        timeout=timeout,
+        hint="the guest needs nm (base system)",
+    )
+    names = shell.run(_sysctl_filter(), timeout=timeout).output  # egrep exits 1 when nothing matches: not an error here
+    return fingerprint(nm_text, names)
