@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.guests.base import Credentials, DebuggerDialect, DeathStrings, EntryKind, EntryMethod
+from harness.guests.base import Credentials, DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 from harness.guests.linuxtest.data import read_text
 from harness.vm.console import Console
 

@@ -1,0 +1,72 @@
+"""Integration tests on real QEMU guests: the Debian-built Linux test guest (see harness/guests/linuxtest).
+
+Guests are built once per session (cached across runs under the XDG cache). After every test no QEMU process
+started by this test process may remain, except the ones a module fixture is still sharing (and those must be
+gone when that module ends).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.guests.linuxtest import kdbkernel
+
+
+def our_qemu_pids() -> set[int]:
+    """Running (not zombie) qemu-system-* processes whose parent is this test process."""
+    me = os.getpid()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if name.startswith("qemu-system") and int(ppid) == me and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+class QemuRegistry:
+    """QEMU pids a module-scoped fixture legitimately keeps running between its tests."""
+
+    def __init__(self) -> None:
+        self.shared: set[int] = set()
+
+    def share(self, pid: int | None) -> None:
+        if pid is not None:
+            self.shared.add(pid)
+
+    def unshare(self, pid: int | None) -> None:
+        self.shared.discard(pid if pid is not None else -1)
+
+    def ours(self) -> set[int]:
+        return our_qemu_pids()
+
+
+@pytest.fixture(scope="session")
+def qemu_registry() -> QemuRegistry:
+    return QemuRegistry()
+
+
+@pytest.fixture(autouse=True)
+def no_qemu_left_behind(qemu_registry: QemuRegistry) -> Iterator[None]:
+    yield
+    stray = our_qemu_pids() - qemu_registry.shared
+    assert not stray, f"QEMU processes left running after the test: {sorted(stray)}"
+
+
+def kdb_arches() -> list[str]:
+    """amd64 always; arm64 when asked (HARNESS_KDB_ARCHES=amd64,arm64) or its kdb kernel is already cached."""
+    wanted = os.environ.get("HARNESS_KDB_ARCHES", "amd64").split(",")
+    arches = ["amd64"]
+    if "arm64" in wanted or kdbkernel.cached("arm64") is not None:
+        arches.append("arm64")
+    return arches
