@@ -162,17 +162,22 @@ class GuestBackend(Backend):
 
     name = "guest"
 
-    def __init__(self, builder_arch: str = "amd64", guest_release: str = "") -> None:
+    def __init__(self, builder_arch: str = "amd64", guest_release: str | None = None) -> None:
         self.builder_arch = builder_arch
         self.guest_release = guest_release
 
-    def preflight(self) -> None:
-        from harness.build.guest import builder_factory  # the VM layer is only needed when building for real
+    def for_source(self, major: str | None) -> GuestBackend:
+        """The same backend with a builder of the source tree's major release (a 14.x tree builds in 14.x)."""
+        return GuestBackend(self.builder_arch, self.guest_release or major)
 
-        builder_factory()
+    def preflight(self) -> None:
+        try:  # the VM layer is only needed when building for real
+            from harness.guests.freebsd.boot import booted  # noqa: F401
+        except ImportError as exc:
+            raise HostError(f"the guest backend needs the FreeBSD guest adapter: {exc}") from None
 
     def toolchain(self) -> str:
-        return f"cc of the FreeBSD {self.guest_release or 'builder'} guest ({self.builder_arch})"
+        return f"cc of the FreeBSD {self.guest_release or 'default'} builder guest ({self.builder_arch})"
 
     def plan(self, spec: BuildSpec) -> list[Command]:
         work = GUEST_ROOT / spec.kernconf

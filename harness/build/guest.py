@@ -1,27 +1,26 @@
-"""The narrow protocol the guest backend needs from a FreeBSD builder VM.
+"""The guest backend's builder VM, and the narrow protocol the backend needs from it.
 
-The FreeBSD guest adapter (``harness.guests.freebsd``) boots the builder on the VM machinery of ``harness.vm``.
-The guest backend only needs a logged-in shell with file transfer — exactly what ``harness.vm.ssh.SSHSession``
-offers — handed out by a context manager that owns the VM:
-
-    harness.guests.freebsd.builder_session(arch: str) -> ContextManager[GuestShell]
-
-Until that function exists, the guest backend can plan (``--dry-run``) but not build, and says so.
+The backend needs only a logged-in shell with file transfer — what ``harness.vm.ssh.SSHSession`` offers. The
+builder is an official FreeBSD image from ``harness.images``, booted and configured by the FreeBSD guest adapter
+(``harness.guests.freebsd.boot.booted``), and stopped when the build is done, whatever happens.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+import contextlib
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Protocol
 
-from harness.errors import HostError
+from harness.errors import ConfigError
+from harness.settings import cache_dir
+from harness.steps import step
 
-#: The attribute of the FreeBSD guest adapter module the guest backend looks for.
-ADAPTER_MODULE = "harness.guests.freebsd"
-ADAPTER_FUNCTION = "builder_session"
+DATA = Path(__file__).parent / "data" / "builder.toml"
 
 
 class GuestResult(Protocol):
@@ -44,16 +43,42 @@ class GuestShell(Protocol):
 BuilderFactory = Callable[[str], AbstractContextManager[GuestShell]]
 
 
-def builder_factory() -> BuilderFactory:
-    """``builder_session`` of the FreeBSD guest adapter; a ``HostError`` naming what is missing otherwise."""
+@dataclass(frozen=True)
+class BuilderSettings:
+    default_release: str
+    disk_size: str
+
+
+def load_settings(path: Path = DATA) -> BuilderSettings:
     try:
-        module = importlib.import_module(ADAPTER_MODULE)
-    except ImportError:
-        module = None
-    factory = getattr(module, ADAPTER_FUNCTION, None) if module is not None else None
-    if factory is None:
-        raise HostError(
-            f"the guest backend needs a FreeBSD builder VM, and {ADAPTER_MODULE}.{ADAPTER_FUNCTION} is not available",
-            hint="use --backend cross on Linux or --backend native on FreeBSD; --dry-run shows the guest commands",
-        )
-    return cast(BuilderFactory, factory)
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return BuilderSettings(str(data["default_release"]), str(data["disk_size"]))
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+@contextlib.contextmanager
+def builder_session(arch: str, *, release: str, disk_size: str) -> Iterator[GuestShell]:
+    """A booted FreeBSD ``release`` guest for ``arch`` (its image fetched and verified first); SSH into it."""
+    from harness.guests.freebsd.boot import booted
+    from harness.images import ensure, resolve
+
+    manifest = resolve(release, arch)
+    base = ensure(manifest)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"builder-{manifest.release}-{arch}-", dir=cache_dir("builders")))
+    with (
+        step("builder-vm", release=manifest.release, arch=arch),
+        booted(manifest, base, run_dir, disk_size=disk_size) as guest,
+    ):
+        yield guest.ssh
+
+
+def builder_factory(release: str | None = None) -> BuilderFactory:
+    """Boots builders of ``release`` (default from ``data/builder.toml``)."""
+    settings = load_settings()
+    chosen = release or settings.default_release
+
+    def factory(arch: str) -> AbstractContextManager[GuestShell]:
+        return builder_session(arch, release=chosen, disk_size=settings.disk_size)
+
+    return factory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from harness.build.metadata import (
     build_key,
     finish,
     is_complete,
+    write_json_atomic,
     write_record,
     write_reproducer,
 )
@@ -180,24 +182,32 @@ def dry_run(options: BuildOptions, echo: Echo = print) -> BuildResult:
     recipes = load_catalogue().resolve(list(options.patches))
     backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
     source = _source(options)
+    if isinstance(backend, GuestBackend):
+        backend = backend.for_source(source.version.revision.split(".")[0] if source.version else None)
+    if options.release is not None:
+        from harness.build.release_source import planned_urls
+
+        for url in planned_urls(options.release):
+            echo(f"# fetch {url}")
     _show_preflight(backend, echo)
     echo(f"# source: {source.describe}")
     worktree = cache_dir("worktrees") / "wt-DRYRUN"
-    echo("host$ " + " ".join(worktree_add_argv(source, worktree)))
+    echo("host$ " + shlex.join(worktree_add_argv(source, worktree)))
     applier = Applier(
-        source, worktree, allow_fetch=options.allow_fetch, dry_run=True, echo=lambda a: echo("host$ " + " ".join(a))
+        source, worktree, allow_fetch=options.allow_fetch, dry_run=True, echo=lambda a: echo("host$ " + shlex.join(a))
     )
-    results = [applier.apply(r) for r in recipes]
-    for result in results:
-        if result.status is ApplyStatus.ALREADY_UPSTREAM:
-            echo(f"# {result.recipe}: already contained upstream ({result.how}: {result.detail})")
+    results = []
+    for recipe in recipes:
+        results.append(applier.apply(recipe))
+        if results[-1].status is ApplyStatus.ALREADY_UPSTREAM:
+            echo(f"# {recipe.name}: already contained upstream ({results[-1].how}: {results[-1].detail})")
     kernconf = _kernconf(source, results, options)
     build_dir = cache_dir("kernels") / "DRYRUN"
     echo(f"# write {worktree}/sys/{arch.target}/conf/{kernconf.name} (ident {kernconf.ident})")
     echo(f"# write {build_dir}/metadata.json and reproducer.sh (before the build starts)")
     commands = backend.plan(_spec(arch, kernconf, options, worktree, build_dir))
     Runner(build_dir / "build.log", dry_run=True, echo=echo).run_all(commands)
-    echo("host$ " + " ".join(["git", "-C", str(source.path), "worktree", "remove", "--force", str(worktree)]))
+    echo("host$ " + shlex.join(["git", "-C", str(source.path), "worktree", "remove", "--force", str(worktree)]))
     return BuildResult(build_dir, build_dir / "stage/boot/kernel", kernconf.ident, False, True, results, commands)
 
 
@@ -209,6 +219,8 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
     recipes = load_catalogue().resolve(list(options.patches))
     backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
     source = _source(options)
+    if isinstance(backend, GuestBackend):
+        backend = backend.for_source(source.version.revision.split(".")[0] if source.version else None)
     backend.preflight()
     toolchain = backend.toolchain()
     with ExitStack() as stack:
@@ -243,7 +255,7 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
         if isinstance(backend, GuestBackend):
             from harness.build.guest import builder_factory
 
-            guest = stack.enter_context(builder_factory()(backend.builder_arch))
+            guest = stack.enter_context(builder_factory(backend.guest_release)(backend.builder_arch))
         echo(f"building {kernconf.ident} in {build_dir} (log: {build_dir / 'build.log'})")
         try:
             with step("build", ident=kernconf.ident, backend=backend.name, arch=arch.name):
@@ -253,6 +265,11 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
         except BaseException as exc:
             finish(build_dir, record, error=f"{type(exc).__name__}: {exc}")
             raise
+        # What harness.guests.freebsd.kernel.load_build reads next to the kernel: the ident to prove after boot.
+        write_json_atomic(
+            spec.kernel_dir / "metadata.json",
+            {"ident": kernconf.ident, "build_key": key, "build_metadata": str(build_dir / "metadata.json")},
+        )
         finish(build_dir, record)
         if not options.keep:
             shutil.rmtree(spec.objdir, ignore_errors=True)

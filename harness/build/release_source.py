@@ -10,6 +10,7 @@ the same worktree/patch machinery applies as for a user's checkout.
 from __future__ import annotations
 
 import re
+import shutil
 import tarfile
 import tomllib
 from collections.abc import Iterator
@@ -98,6 +99,14 @@ def fetch_src_txz(release: str, *, mirror: str | None = None, offline: bool = Fa
     raise DownloadError(f"no {layout.file} for {release}: " + "; ".join(errors), hint="check the release name")
 
 
+def planned_urls(release: str, mirror: str | None = None) -> list[str]:
+    """The MANIFEST and src.txz of the first site (what a dry run says it would fetch)."""
+    layout = load_layout()
+    root = site_roots(mirror)[0]
+    directory = layout.directory.format(root=root.rstrip("/") + "/", release=release)
+    return [directory + layout.manifest, directory + layout.file]
+
+
 def _members(archive: tarfile.TarFile, prefix: str) -> Iterator[tarfile.TarInfo]:
     for member in archive:
         if member.name.startswith(prefix) and len(member.name) > len(prefix):
@@ -116,8 +125,6 @@ def import_tree(archive: Path, digest: Digest, release: str, origin: str) -> Sou
     if not stamp.is_file():
         with step("import-source", release=release):
             if tree.exists():
-                import shutil
-
                 shutil.rmtree(tree)
             tree.mkdir()
             with tarfile.open(archive, "r:*") as tar:

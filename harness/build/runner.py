@@ -31,7 +31,9 @@ def _tail(path: Path, lines: int = 3) -> str:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
+    # The command's own last lines, not the "### host$ ..." header the runner writes before it.
+    output = text.rsplit("\n### ", 1)[-1].split("\n", 1)[-1] if "\n### " in text else text
+    return " | ".join(line.strip() for line in output.splitlines()[-lines:] if line.strip())
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:

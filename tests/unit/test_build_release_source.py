@@ -1,0 +1,84 @@
+"""A release's src.txz: MANIFEST digest, verified download through harness.images (file:// mirror), git import."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from harness.build.release_source import fetch_src_txz, manifest_digest, parse_release, release_source
+from harness.errors import ChecksumMismatch, DownloadError, UsageError
+
+NEWVERS = 'TYPE="FreeBSD"\nREVISION="14.1"\nBRANCH="RELEASE-p3"\n'
+
+
+def make_src_txz(path: Path, files: dict[str, str]) -> str:
+    with tarfile.open(path, "w:xz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"usr/src/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        outside = tarfile.TarInfo("usr/other")  # not under usr/src/: must not be imported
+        tar.addfile(outside, io.BytesIO(b""))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    directory = tmp_path / "mirror" / "amd64" / "14.1-RELEASE"
+    directory.mkdir(parents=True)
+    digest = make_src_txz(
+        directory / "src.txz", {"sys/conf/newvers.sh": NEWVERS, "sys/vm/stack.c": "stack\n", "Makefile": "all:\n"}
+    )
+    (directory / "MANIFEST").write_text(
+        f'base.txz\t{"0" * 64}\t100\tbase\t"Base system"\ton\nsrc.txz\t{digest}\t3\tsrc\t"System source tree"\toff\n'
+    )
+    monkeypatch.setenv("HARNESS_FREEBSD_MIRROR", (tmp_path / "mirror").as_uri())
+    return directory, digest
+
+
+def test_manifest_digest() -> None:
+    text = f'kernel.txz\t{"a" * 64}\t1\tkernel\t"Kernel"\ton\nsrc.txz\t{"B" * 64}\t9\tsrc\t"Source"\toff\n'
+    assert manifest_digest(text, "src.txz", source="M").hex == "b" * 64
+    with pytest.raises(DownloadError, match=r"no entry for tests\.txz"):
+        manifest_digest(text, "tests.txz", source="M")
+    with pytest.raises(DownloadError, match="no sha256"):
+        manifest_digest("src.txz\tnothex\n", "src.txz", source="M")
+
+
+def test_release_names() -> None:
+    assert parse_release("14.1-RELEASE").revision == "14.1"
+    with pytest.raises(UsageError, match="not a release name"):
+        parse_release("14.1")
+
+
+def test_verified_download_and_reproducible_git_import(mirror: tuple[Path, str]) -> None:
+    _, digest = mirror
+    path, got, url = fetch_src_txz("14.1-RELEASE")
+    assert got.hex == digest and url.endswith("/amd64/14.1-RELEASE/src.txz")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    source = release_source("14.1-RELEASE")
+    assert source.kind == "release"
+    assert source.version is not None and source.version.release == "14.1-RELEASE-p3"
+    assert (source.path / "sys/vm/stack.c").read_text() == "stack\n"
+    assert not (source.path / "other").exists() and not (source.path.parent / "other").exists()
+    assert digest in source.origin
+    again = release_source("14.1-RELEASE")
+    assert again.revision == source.revision  # the import is cached
+    # A fresh import gives the same commit: fixed identity and date.
+    shutil.rmtree(source.path.parent)
+    assert release_source("14.1-RELEASE").revision == source.revision
+
+
+def test_tampered_src_txz_is_refused(mirror: tuple[Path, str]) -> None:
+    directory, _ = mirror
+    with (directory / "src.txz").open("ab") as out:
+        out.write(b"tampered")
+    with pytest.raises(ChecksumMismatch):
+        fetch_src_txz("14.1-RELEASE")
