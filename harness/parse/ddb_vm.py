@@ -26,6 +26,28 @@ from harness.errors import ParseError
 
 Lines = list[tuple[int, str]]
 
+#: DDB breaks a line after column 80 unless ``$maxwidth`` is 0 (sys/ddb/db_output.c db_putc: auto new line once
+#: the position passes db_max_width, 79 by default).
+DDB_WRAP_COLUMN = 80
+
+
+def unwrap(lines: Lines, width: int = DDB_WRAP_COLUMN) -> Lines:
+    """Join the lines DDB's auto-wrap split: a piece exactly ``width`` long continues on the next line."""
+    joined: Lines = []
+    pending: tuple[int, str] | None = None
+    for line_no, line in lines:
+        if pending is not None:
+            line_no, line = pending[0], pending[1] + line
+            pending = None
+        if len(line) % width == 0 and line:
+            pending = (line_no, line)
+            continue
+        joined.append((line_no, line))
+    if pending is not None:
+        joined.append(pending)
+    return joined
+
+
 # --- show object -------------------------------------------------------------------------------------------------
 
 _OBJECT = re.compile(
@@ -84,6 +106,7 @@ def _object_pages(lines: Lines) -> tuple[ObjectPage, ...]:
 def parse_show_object(lines: Lines) -> list[VmObject]:
     """Every object printed (``show object`` prints one; ``show vmochk``-style callers may print more)."""
     objects: list[VmObject] = []
+    lines = unwrap(lines)
     index = 0
     while index < len(lines):
         line_no, line = lines[index]
@@ -161,7 +184,7 @@ class PageInfo:
 
 
 def parse_show_pginfo(lines: Lines) -> list[PageInfo]:
-    content = [(n, line) for n, line in lines if line.strip()]
+    content = [(n, line) for n, line in unwrap(lines) if line.strip()]
     result: list[PageInfo] = []
     for index in range(0, len(content), 2):
         n1, first = content[index]
