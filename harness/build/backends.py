@@ -87,6 +87,16 @@ def make_commands(
     return commands
 
 
+def prepare_dirs(spec: BuildSpec) -> Command:
+    """make.py refuses a MAKEOBJDIRPREFIX that does not exist; the stage holds installkernel's METALOG."""
+    return Command("prepare", ("mkdir", "-p", str(spec.objdir), str(spec.stage)))
+
+
+def default_backend(system: str | None = None) -> str:
+    """``native`` on FreeBSD, ``cross`` elsewhere."""
+    return "native" if (system or platform.system()) == "FreeBSD" else "cross"
+
+
 class NativeBackend(Backend):
     """On a FreeBSD host: ``make buildkernel`` in the tree, ``kernel-toolchain`` first for another arch."""
 
@@ -108,15 +118,18 @@ class NativeBackend(Backend):
 
     def plan(self, spec: BuildSpec) -> list[Command]:
         cross_arch = host_arch(self.machine) != spec.arch.name
-        return make_commands(
-            ["make", "-C", str(spec.src)],
-            str(spec.src),
-            str(spec.objdir),
-            str(spec.stage),
-            spec,
-            cross_arch=cross_arch,
-            where="host",
-        )
+        return [
+            prepare_dirs(spec),
+            *make_commands(
+                ["make", "-C", str(spec.src)],
+                str(spec.src),
+                str(spec.objdir),
+                str(spec.stage),
+                spec,
+                cross_arch=cross_arch,
+                where="host",
+            ),
+        ]
 
 
 class CrossBackend(Backend):
@@ -145,7 +158,7 @@ class CrossBackend(Backend):
 
     def plan(self, spec: BuildSpec) -> list[Command]:
         make_py = ["python3", str(spec.src / "tools/build/make.py"), f"--cross-bindir={self.host.cross_bindir}"]
-        commands = []
+        commands = [prepare_dirs(spec)]
         for command in make_commands(
             make_py, str(spec.src), str(spec.objdir), str(spec.stage), spec, cross_arch=True, where="host"
         ):

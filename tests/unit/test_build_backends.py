@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from harness.build.arches import get_arch, host_arch
-from harness.build.backends import BuildSpec, CrossBackend, GuestBackend, NativeBackend, make_backend
+from harness.build.backends import (
+    BuildSpec,
+    CrossBackend,
+    GuestBackend,
+    NativeBackend,
+    default_backend,
+    make_backend,
+)
 from harness.build.commands import Command
 from harness.errors import HostError, UsageError
 
@@ -38,7 +45,8 @@ def make_steps(commands: list[Command]) -> list[Command]:
 def test_cross_uses_make_py_with_targets_and_never_prompts(tmp_path: Path, arch: str) -> None:
     backend = CrossBackend(Path("/usr/lib/llvm-14/bin"))
     s = spec(tmp_path, arch)
-    commands = backend.plan(s)
+    prepare, *commands = backend.plan(s)
+    assert prepare.argv == ("mkdir", "-p", str(s.objdir), str(s.stage))
     assert stages(commands) == ["kernel-toolchain", "buildkernel", "installkernel"]
     for command in commands:
         assert command.where == "host"
@@ -65,7 +73,8 @@ def test_cross_uses_make_py_with_targets_and_never_prompts(tmp_path: Path, arch:
 def test_native_builds_kernel_toolchain_only_for_another_arch(
     tmp_path: Path, machine: str, arch: str, toolchain: bool
 ) -> None:
-    commands = NativeBackend(system="FreeBSD", machine=machine).plan(spec(tmp_path, arch))
+    prepare, *commands = NativeBackend(system="FreeBSD", machine=machine).plan(spec(tmp_path, arch))
+    assert prepare.stage == "prepare"
     expected = ["buildkernel", "installkernel"]
     assert stages(commands) == (["kernel-toolchain", *expected] if toolchain else expected)
     for command in commands:
@@ -101,7 +110,7 @@ def test_guest_uploads_builds_inside_and_copies_back(tmp_path: Path, builder: st
 
 
 def test_no_modules_is_passed_to_buildkernel_and_installkernel(tmp_path: Path) -> None:
-    commands = CrossBackend(Path("/usr/lib/llvm-14/bin")).plan(spec(tmp_path, "amd64", modules=False))
+    commands = make_steps(CrossBackend(Path("/usr/lib/llvm-14/bin")).plan(spec(tmp_path, "amd64", modules=False)))
     assert ["NO_MODULES=yes" in c.argv for c in commands] == [False, True, True]
 
 
@@ -116,6 +125,11 @@ def test_unknown_backend_and_arch_are_usage_errors() -> None:
         make_backend("qemu")
     with pytest.raises(UsageError, match="unknown arch 'riscv64'"):
         get_arch("riscv64")
+
+
+def test_default_backend_follows_the_host() -> None:
+    assert default_backend("FreeBSD") == "native"
+    assert default_backend("Linux") == "cross"
 
 
 def test_host_arch_maps_uname() -> None:
