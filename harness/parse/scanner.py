@@ -55,7 +55,16 @@ _LINE_STARTS = (
 )
 _TRIGGER = re.compile("\n[ \t]*(?:" + "|".join(re.escape(k) for k in _LINE_STARTS) + ")")
 #: Milestones that may follow other text on their line.
-_MID_LINE = ("panic: ", "Welcome to FreeBSD", "Kernel: ", "Autoboot in", "Trying to mount root")
+_MID_LINE = (
+    "panic: ",
+    "Welcome to FreeBSD",
+    "Kernel: ",
+    "Boot Multi user",
+    "Boot Single user",
+    "Boot Installer",
+    "Autoboot in",
+    "Trying to mount root",
+)
 #: Prompt kinds, which wait for input on an unfinished line.
 _PROMPTS = frozenset(
     {
