@@ -33,11 +33,11 @@ M_TEXT = """\
       CAM XPT   450    42K  4173986  16,32,64
 CAM I/O Scheduler    47     6K       47  128
 """
-O_TEXT = """\
-  RES   ACT INACT REF SHD  CM TP PATH
-  560     0     0   1   0 WB  sw 
-   12     3     9   2   0 WB  vn /bin/sh
-"""
+O_TEXT = (
+    "  RES   ACT INACT REF SHD  CM TP PATH\n"
+    "  560     0     0   1   0 WB  sw \n"  # vmstat prints "%-2s " then an empty path
+    "   12     3     9   2   0 WB  vn /bin/sh\n"
+)
 S_TEXT = """\
    172207 cpu context switches
        47 kernel threads created
