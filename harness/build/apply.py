@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.build import git
 from harness.build.diffs import FileConflict, failing_hunks
-from harness.build.recipes import PatchRecipe, release_contains
+from harness.build.recipes import PatchRecipe, intended_for, release_contains, tree_branch
 from harness.build.source import SourceTree
 from harness.errors import BuildError, DownloadError, PatchConflict
 from harness.settings import cache_dir
@@ -92,6 +92,10 @@ class Applier:
         upstream = self._contained_by_history_or_release(recipe)
         if upstream is not None:
             return upstream
+        version = self.source.version
+        if version is not None and not intended_for(recipe.applies_to, version.revision, version.branch):
+            branch = tree_branch(version.revision, version.branch)
+            note("patch", f"{recipe.name} is not meant for {version.release} ({branch}); trying anyway")
         if self.dry_run:
             return self._plan(recipe)
         text = self._patch_text(recipe)

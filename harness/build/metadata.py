@@ -3,11 +3,14 @@ starts (tuxmake's "reproducer first"), so even a killed build says what it was; 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shlex
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,3 +100,14 @@ def write_reproducer(build_dir: Path, cli: list[str], commands: list[Command]) -
     path.write_text(reproducer_script(cli, commands), encoding="utf-8")
     path.chmod(0o755)
     return path
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: Path) -> Iterator[None]:
+    """One build per key at a time: a second process with the same key waits, then finds the kernel cached."""
+    with (build_dir / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

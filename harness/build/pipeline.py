@@ -20,6 +20,7 @@ from harness.build.metadata import (
     STATUS_BUILDING,
     BuildRecord,
     build_key,
+    build_lock,
     finish,
     is_complete,
     write_json_atomic,
@@ -239,6 +240,7 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
             }
         )
         build_dir = cache_dir("kernels", key)
+        stack.enter_context(build_lock(build_dir))
         spec = _spec(arch, kernconf, options, worktree, build_dir)
         commands = backend.plan(spec)
         if is_complete(build_dir) and not options.force:

@@ -105,6 +105,22 @@ def check_generation_chain(recipes: list[PatchRecipe]) -> None:
         raise UsageError("a patch is named twice in the series")
 
 
+def tree_branch(revision: str, branch: str) -> str:
+    """The git branch a newvers.sh version comes from: CURRENT → main, X.Y-STABLE → stable/X, else releng/X.Y."""
+    if branch.startswith(("CURRENT", "PRERELEASE", "ALPHA")):
+        return "main"
+    if branch.startswith("STABLE"):
+        return f"stable/{revision.split('.')[0]}"
+    return f"releng/{revision}"
+
+
+def intended_for(applies: AppliesTo, revision: str, branch: str) -> bool:
+    """Whether the recipe lists this tree (by release ``14.1`` or branch ``main``/``stable/14``/``releng/14.1``)."""
+    if not applies.branches and not applies.releases:
+        return True
+    return revision in applies.releases or tree_branch(revision, branch) in applies.branches
+
+
 def release_contains(applies: AppliesTo, revision: str) -> bool:
     """True when a FreeBSD release/branch revision (``"14.1"``) is at or past ``contained_since``."""
     if applies.contained_since is None:

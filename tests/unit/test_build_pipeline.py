@@ -32,8 +32,9 @@ class ScriptBackend(Backend):
 
     name = "script"
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, delay: float = 0.0) -> None:
         self.fail = fail
+        self.delay = delay
 
     def preflight(self) -> None:
         pass
@@ -46,7 +47,7 @@ class ScriptBackend(Backend):
         conf = spec.src / "sys" / spec.arch.target / "conf" / spec.kernconf
         script = (
             f'test -f "{build_dir}/metadata.json" && test -x "{build_dir}/reproducer.sh" && test -f "{conf}" && '
-            f'grep -q building "{build_dir}/metadata.json" && echo compiling {spec.kernconf} && '
+            f'grep -q building "{build_dir}/metadata.json" && echo compiling {spec.kernconf} && sleep {self.delay} && '
             + ("exit 7" if self.fail else f'mkdir -p "{spec.kernel_dir}" && cp "{conf}" "{spec.kernel_dir}/kernel"')
         )
         return [Command("buildkernel", ("sh", "-c", script), cwd=str(spec.src))]
@@ -145,3 +146,29 @@ def test_dry_run_prints_everything_and_changes_nothing(
     assert not list((tmp_path / "cache").glob("kernels/*/metadata.json"))
     assert git(src, "rev-parse", "HEAD").strip() == base
     assert len(git(src, "worktree", "list").splitlines()) == 1
+
+
+def test_concurrent_builds_of_one_key_build_once(tree: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    src, _ = tree
+    use_backend(monkeypatch, ScriptBackend(delay=1.0))  # long enough for the two builds to overlap
+    options = BuildOptions(("one",), "amd64", "script", src=src, jobs=1)
+    results: list[pipeline.BuildResult] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(build(options, echo=lambda line: None))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert sorted(r.cached for r in results) == [False, True]
+    assert results[0].build_dir == results[1].build_dir
+    assert (results[0].build_dir / "build.log").read_text().count("\ncompiling ") == 1

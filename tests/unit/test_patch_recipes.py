@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.build.recipes import AppliesTo, load_catalogue, load_recipe, release_contains
+from harness.build.recipes import AppliesTo, intended_for, load_catalogue, load_recipe, release_contains, tree_branch
 from harness.errors import ConfigError, UsageError
 
 
@@ -59,3 +59,20 @@ def test_series_naming_an_unknown_patch_is_refused(tmp_path: Path) -> None:
     (tmp_path / "series.toml").write_text('[s]\npatches = ["nope"]\n')
     with pytest.raises(ConfigError, match="unknown patch 'nope'"):
         load_catalogue(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("revision", "branch", "expected"),
+    [("15.0", "CURRENT", "main"), ("14.2", "STABLE", "stable/14"), ("14.1", "RELEASE-p3", "releng/14.1")],
+)
+def test_tree_branch_from_newvers(revision: str, branch: str, expected: str) -> None:
+    assert tree_branch(revision, branch) == expected
+
+
+def test_intended_for_uses_branches_and_releases() -> None:
+    pindex = load_catalogue().recipes["kstack-pindex"]
+    assert intended_for(pindex.applies_to, "15.0", "CURRENT")
+    assert intended_for(pindex.applies_to, "14.2", "STABLE")
+    assert intended_for(pindex.applies_to, "14.1", "RELEASE")
+    assert not intended_for(pindex.applies_to, "13.5", "RELEASE")
+    assert intended_for(AppliesTo(), "13.5", "RELEASE")
