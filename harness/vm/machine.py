@@ -317,7 +317,7 @@ class Machine:
     ) -> ShutdownHow:
         if not self.running:
             return ShutdownHow.ALREADY_EXITED
-        crashed = self._console is not None and self._console.crash is not None
+        crashed = self._console is not None and bool(self._console.watcher.history)
         if poweroff and not crashed and self._console is not None and self._console.prompt:
             with contextlib.suppress(OSError):
                 self._console.sendline(poweroff)

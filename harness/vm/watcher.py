@@ -51,6 +51,8 @@ class Watcher:
         # debugger patterns when it completes after the harness resumed (e.g. "[0]kdb> go").
         self._excused_line = -1
         self.crash: Crash | None = None
+        #: Every crash seen, acknowledged or not (a guest that crashed once is not trusted to power off).
+        self.history: list[Crash] = []
         self.last_data = time.monotonic()
 
     # --- fed by the pump thread --------------------------------------------------------------------------------
@@ -68,6 +70,7 @@ class Watcher:
             found = found or self._judge(self._partial, self._count)
             if found:
                 self.crash = found
+                self.history.append(found)
             callbacks = list(self._callbacks) if found else []
         for callback in callbacks:
             callback(found)  # type: ignore[arg-type]
