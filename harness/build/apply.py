@@ -113,6 +113,12 @@ class Applier:
 
     def _contained_by_history_or_release(self, recipe: PatchRecipe) -> ApplyResult | None:
         commit = recipe.origin.commit
+        if commit and not git.has_commit(self.source.path, commit) and git.is_shallow(self.source.path):
+            note(
+                "patch",
+                f"{self.source.path} is a shallow clone: whether it contains {commit[:12]} can only be guessed "
+                "from its content (git fetch --unshallow gives an exact answer)",
+            )
         if (
             commit
             and git.has_commit(self.source.path, commit)

@@ -76,6 +76,10 @@ def is_ancestor(repo: Path, commit: str, rev: str = "HEAD") -> bool:
     return run_git(repo, "merge-base", "--is-ancestor", commit, rev, check=False).ok
 
 
+def is_shallow(repo: Path) -> bool:
+    return run_git(repo, "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
+
+
 def is_dirty(repo: Path) -> bool:
     """True when tracked files have uncommitted changes (they are not part of what the harness builds)."""
     return bool(run_git(repo, "status", "--porcelain", "--untracked-files=no").stdout.strip())

@@ -258,3 +258,18 @@ def test_local_patch_files_apply_with_3way(tmp_path: Path, upstream: Upstream) -
     assert results[0].status is ApplyStatus.APPLIED
     assert results[0].how == "git apply --3way"
     assert results[0].patch_sha256 is not None
+
+
+def test_shallow_clone_fetches_the_commit_and_says_ancestry_is_unknown(tmp_path: Path, upstream: Upstream) -> None:
+    from harness.steps import StepEvent, listening
+
+    patches = write_recipes(tmp_path, upstream)
+    git(upstream.repo, "branch", "-f", "old", upstream.base)
+    src = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "old", upstream.repo.as_uri(), str(src)], check=True)
+    events: list[StepEvent] = []
+    with listening(events.append):
+        statuses, hows, content = apply(src, patches, ["one-object"], tmp_path)
+    assert (statuses, hows) == ([ApplyStatus.APPLIED], ["git apply --3way"])
+    assert content == upstream.first_text
+    assert any(e.state == "note" and "shallow clone" in str(e.message) for e in events)
