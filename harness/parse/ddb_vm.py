@@ -59,7 +59,6 @@ _SHADOW = re.compile(
     r"\+0x(?P<offset>[0-9a-f]+)\s*$"
 )
 _PAGE_ENTRY = re.compile(r"\(off=0x(?P<pindex>[0-9a-f]+),page=0x(?P<phys>[0-9a-f]+)\)")
-_PAGE_LIST_JUNK = re.compile(r"memory:=|\.\.\.|[,\s]")
 
 
 @dataclass(frozen=True)
@@ -91,16 +90,32 @@ class VmObject:
         return [p.pindex for p in self.pages]
 
 
+_PAGE_LIST_TOKEN = re.compile(_PAGE_ENTRY.pattern + r"|memory:=|\.\.\.|,|\s+")
+
+
 def _object_pages(lines: Lines) -> tuple[ObjectPage, ...]:
-    text = "".join(line.strip() for _, line in lines)
-    pages = tuple(ObjectPage(int(m["pindex"], 16), int(m["phys"], 16)) for m in _PAGE_ENTRY.finditer(text))
-    leftover = _PAGE_LIST_JUNK.sub("", _PAGE_ENTRY.sub("", text))
-    if leftover:
-        bad = next(((n, line) for n, line in lines if leftover[:8] in line.replace(" ", "")), lines[-1])
+    """The ``(off=…,page=…)`` entries of the page list, joined across lines; anything else names its line."""
+    starts: list[tuple[int, int, str]] = []
+    text = ""
+    for line_no, line in lines:
+        starts.append((len(text), line_no, line))
+        text += line.strip()
+    pages: list[ObjectPage] = []
+    position = 0
+    for token in _PAGE_LIST_TOKEN.finditer(text):
+        if token.start() != position:
+            break
+        position = token.end()
+        if token.group("pindex") is not None:
+            pages.append(ObjectPage(int(token["pindex"], 16), int(token["phys"], 16)))
+    if position != len(text):
+        _, line_no, line = next(entry for entry in reversed(starts) if entry[0] <= position)
         raise ParseError(
-            f"show object page list has text that is not a page entry ({leftover[:40]!r})", line_no=bad[0], line=bad[1]
+            f"show object page list has text that is not a page entry ({text[position:][:40]!r})",
+            line_no=line_no,
+            line=line,
         )
-    return pages
+    return tuple(pages)
 
 
 def parse_show_object(lines: Lines) -> list[VmObject]:
