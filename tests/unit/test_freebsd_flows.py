@@ -272,3 +272,63 @@ def test_unasked_debugger_entry_is_a_guest_crash(text: Transcripts, state: Guest
         adapter.login(console, timeout=30)
         with pytest.raises(UnexpectedDebugger, match=r"KDB: enter: sysctl debug\.kdb\.enter"):
             console.run("sysctl debug.kdb.enter=1", timeout=10)
+
+
+# --- harness boot --console / CLI --------------------------------------------------------------------------------
+
+
+def test_console_hand_over_passes_keys_until_ctrl_bracket(text: Transcripts, state: GuestState, tmp_path: Path) -> None:
+    from harness.guests.freebsd.interact import hand_over
+
+    adapter = FreeBSDGuest()
+    with attached(text, state, tmp_path, adapter, resizewin=False) as (console, peer):
+        adapter.login(console, timeout=30)
+        keys_r, keys_w = os.pipe()
+        out_r, out_w = os.pipe()
+        os.write(keys_w, b"uname -a\n")
+        import threading
+
+        closer = threading.Timer(1.0, lambda: os.write(keys_w, b"\x1d"))
+        closer.start()
+        hand_over(console, stdin_fd=keys_r, stdout_fd=out_w)
+        closer.join()
+        os.close(out_w)
+        shown = os.read(out_r, 1 << 20).decode(errors="replace")
+        for fd in (keys_r, keys_w, out_r):
+            os.close(fd)
+    assert "uname -a" in peer.commands
+    assert text.uname_a in shown and "console detached" in shown
+
+
+def test_boot_without_network_or_image_says_how_to_use_an_image_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli.main import main
+
+    import shutil
+
+    from harness.settings import data_dir
+
+    # Every site points at a closed local port, so the test never downloads anything, network or not.
+    images = tmp_path / "data" / "images"
+    images.mkdir(parents=True)
+    shutil.copy(data_dir("images") / "freebsd-14.4.toml", images)
+    (images / "sites.toml").write_text(
+        '[sites]\ndownload = "http://127.0.0.1:9/d/"\narchive = "http://127.0.0.1:9/a/"\n'
+        '[arch_dirs]\namd64 = "amd64"\narm64 = "aarch64"\n'
+    )
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("HARNESS_FREEBSD_MIRROR", raising=False)
+    code = main(["boot", "--release", "14", "--arch", "amd64", "--no-progress", "--run-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--image FILE" in err and err.count("\n") == 1 + err.count("→") + err.count("✗")
+
+
+def test_boot_with_a_missing_kernel_dir_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli.main import main
+
+    assert main(["boot", "--kernel", str(tmp_path / "nope")]) == 2
+    assert "has no `kernel` file" in capsys.readouterr().err
