@@ -147,7 +147,7 @@ def _record(
         target_arch=arch.target_arch,
         backend=backend.name,
         modules=options.modules,
-        reproducer=" ".join(options.cli()),
+        reproducer=shlex.join(options.cli()),
         commands=[c.display() for c in commands],
         started=time.time(),
     )
@@ -253,13 +253,14 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
         conf = worktree / "sys" / arch.target / "conf" / kernconf.name
         conf.write_text(kernconf.text, encoding="utf-8")
         shutil.rmtree(spec.stage, ignore_errors=True)
-        guest = None
-        if isinstance(backend, GuestBackend):
-            from harness.build.guest import builder_factory
-
-            guest = stack.enter_context(builder_factory(backend.guest_release)(backend.builder_arch))
+        (build_dir / "build.log").unlink(missing_ok=True)
         echo(f"building {kernconf.ident} in {build_dir} (log: {build_dir / 'build.log'})")
         try:
+            guest = None
+            if isinstance(backend, GuestBackend):
+                from harness.build.guest import builder_factory
+
+                guest = stack.enter_context(builder_factory(backend.guest_release)(backend.builder_arch))
             with step("build", ident=kernconf.ident, backend=backend.name, arch=arch.name):
                 Runner(build_dir / "build.log", guest=guest).run_all(commands)
             if not (spec.kernel_dir / "kernel").is_file():
