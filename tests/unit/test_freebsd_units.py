@@ -207,3 +207,15 @@ def test_death_strings_ignore_a_normal_login_session(freebsd_fixtures: Path) -> 
     lines = (freebsd_fixtures / "console-login__13.2-RELEASE__amd64__1.txt").read_text().splitlines()
     lines += (freebsd_fixtures / "sysctl-a__12.1-RELEASE__amd64__1.txt").read_text().splitlines()
     assert not [line for line in lines for p in death.all() if re.search(p, line)]
+
+
+def test_a_harness_build_directory_is_understood(tmp_path: Path) -> None:
+    staged = tmp_path / "stage" / "boot" / "kernel"
+    staged.mkdir(parents=True)
+    (staged / "kernel").write_bytes(b"\x00FreeBSD 15.1-RELEASE #0 n1: Mon\n    u@h:/o/sys/HARNESS_AB12\n\x00")
+    (tmp_path / "metadata.json").write_text(
+        '{"kernel_dir": "stage/boot/kernel", "kernconf": {"ident": "HARNESS_AB12", "name": "HARNESS_AB12"}}'
+    )
+    build = load_build(tmp_path)
+    assert build.directory == staged and build.ident == "HARNESS_AB12"
+    assert build.version and build.version.startswith("FreeBSD 15.1-RELEASE #0")

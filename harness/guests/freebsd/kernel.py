@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from harness.errors import InfraError, UsageError
 from harness.guests.freebsd.shell import Shell, must
@@ -79,20 +79,33 @@ def ident_from_version(version: str) -> str | None:
     return None
 
 
+def _read_metadata(directory: Path) -> dict[str, Any]:
+    path = directory / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not readable JSON: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
 def load_build(directory: Path, name: str | None = None) -> KernelBuild:
-    """A kernel directory (``--kernel DIR``): ``metadata.json`` from the build (keys ``ident``, ``version``) when
-    present, else what the kernel file itself says."""
-    if not (directory / "kernel").is_file():
-        raise UsageError(f"{directory} has no `kernel` file", hint="pass the directory `make installkernel` filled")
-    metadata = {}
-    if (directory / METADATA_FILE).is_file():
-        metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
-    version = metadata.get("version") or version_from_elf(directory / "kernel")
-    ident = metadata.get("ident") or (ident_from_version(version) if version else None)
+    """A kernel for ``--kernel DIR``: a directory holding ``kernel`` (+ modules), or a harness build directory
+    whose ``metadata.json`` names it (``kernel_dir``, ``kernconf.ident``). Without metadata, the ident and
+    ``uname -v`` to expect are read from the kernel file itself."""
+    metadata = _read_metadata(directory)
+    kernel_dir = directory / str(metadata.get("kernel_dir", "")) if metadata.get("kernel_dir") else directory
+    if not (kernel_dir / "kernel").is_file():
+        raise UsageError(f"{kernel_dir} has no `kernel` file", hint="pass the directory `make installkernel` filled")
+    raw_kernconf = metadata.get("kernconf")
+    kernconf: dict[str, Any] = raw_kernconf if isinstance(raw_kernconf, dict) else {}
+    version = metadata.get("version") or version_from_elf(kernel_dir / "kernel")
+    ident = metadata.get("ident") or kernconf.get("ident") or (ident_from_version(version) if version else None)
     chosen = name or metadata.get("name") or "harness"
     if not _NAME.match(chosen) or chosen in {"kernel", "kernel.old", "modules"}:
         raise UsageError(f"cannot install a kernel as /boot/{chosen}", hint="pick a plain name such as `testk`")
-    return KernelBuild(directory, chosen, ident, version)
+    return KernelBuild(kernel_dir, chosen, ident, version)
 
 
 def normalise_uname_v(text: str) -> str:
