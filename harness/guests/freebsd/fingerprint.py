@@ -68,11 +68,13 @@ def sysctls_from_names(text: str) -> frozenset[str]:
 
 
 def classify(symbols: frozenset[str]) -> tuple[str, str]:
-    """§4.7's decision, with the evidence it used."""
-    if "vm_kstack_pindex" in symbols:
+    """§4.7's decision, with the evidence it used. ``kstack_alt_object`` (a static object D38852 added, which the
+    compiler cannot inline away as it may the static function ``vm_kstack_pindex``) also marks G2 and later."""
+    later = sorted(symbols & {"vm_kstack_pindex", "kstack_alt_object"})
+    if later:
         if "vm_thread_swapin" in symbols:
-            return "G2", "vm_kstack_pindex and vm_thread_swapin present"
-        return "G3", "vm_kstack_pindex present, vm_thread_swapin absent"
+            return "G2", f"{' and '.join(later)} present, vm_thread_swapin present"
+        return "G3", f"{' and '.join(later)} present, vm_thread_swapin absent"
     if "kstack_object" in symbols:
         return "G1", "kstack_object present, vm_kstack_pindex absent"
     if "kstacks" in symbols:
