@@ -53,18 +53,14 @@ _LINE_STARTS = (
     "Loading kernel",
     "OK",
 )
-_TRIGGER = re.compile("\n[ \t]*(?:" + "|".join(re.escape(k) for k in _LINE_STARTS) + ")")
-#: Milestones that may follow other text on their line.
-_MID_LINE = (
-    "panic: ",
-    "Welcome to FreeBSD",
-    "Kernel: ",
-    "Boot Multi user",
-    "Boot Single user",
-    "Boot Installer",
-    "Autoboot in",
-    "Trying to mount root",
+#: Every alternative starts with ``\n`` so the regex engine can skip ahead with a literal search. Two more are
+#: indented: the Lua countdown (``   Autoboot in``) and the menu box (``|``, ``+``, box-drawing characters at the
+#: start of a line), which holds the ``Welcome to FreeBSD`` title, the entries and ``Kernel: …``.
+_TRIGGER = re.compile(
+    "\n(?:" + "|".join(re.escape(k) for k in _LINE_STARTS) + r"| +Autoboot in| *[|+\u2502\u2551\u250c\u2554])"
 )
+#: Milestones that may follow other text on their line (``login: panic: …``).
+_MID_LINE = ("panic: ",)
 #: Prompt kinds, which wait for input on an unfinished line.
 _PROMPTS = frozenset(
     {

@@ -30,6 +30,8 @@ _ESCAPE = re.compile(
 _PAGER = re.compile(r"--More--\r(?:[ \t]*\r)?")
 #: Control characters with no place in text (NUL, BEL, backspace, ...), keeping TAB, LF and CR.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
+#: The same characters one by one: ``c in text`` is a memchr, far cheaper than a regex scan of a 100 MB log.
+_CONTROL_CHARS = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F))
 
 
 def _overlay(line: str) -> str:
@@ -48,11 +50,14 @@ def clean_console(text: str) -> str:
         text = _ESCAPE.sub("", text)
         text = text.replace("\x1b", "")
     if "\r" in text:
-        text = _PAGER.sub("--More--\n", text)
-        text = text.replace("\r\n", "\n").replace("\n\r", "\n")
+        if "--More--\r" in text:
+            text = _PAGER.sub("--More--\n", text)
+        text = text.replace("\r\n", "\n")
+        if "\n\r" in text:
+            text = text.replace("\n\r", "\n")
         if "\r" in text:
             text = "\n".join(_overlay(line) if "\r" in line else line for line in text.split("\n"))
-    if _CONTROL.search(text):
+    if any(c in text for c in _CONTROL_CHARS):
         text = _CONTROL.sub("", text)
     return text
 
