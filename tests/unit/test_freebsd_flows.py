@@ -303,10 +303,9 @@ def test_console_hand_over_passes_keys_until_ctrl_bracket(text: Transcripts, sta
 def test_boot_without_network_or_image_says_how_to_use_an_image_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from harness.cli.main import main
-
     import shutil
 
+    from harness.cli.main import main
     from harness.settings import data_dir
 
     # Every site points at a closed local port, so the test never downloads anything, network or not.
