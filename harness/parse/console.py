@@ -28,19 +28,19 @@ from dataclasses import dataclass, field
 #: the top border, the numbered entries (``1. Boot Multi user [Enter]``) and ``Kernel: default/kernel (1 of 2)``.
 #: The motd's ``Welcome to FreeBSD!`` after login has no frame before it and is not matched.
 LOADER_MENU = re.compile(
-    r"[-+=\u2500\u2550]\s*Welcome to FreeBSD|\d\.\s+Boot (?:Multi user|Single user|Installer)"
-    r"|\bKernel: \S+ \(\d+ of \d+\)"
+    r"^\s*[|+\u2502\u2551\u250c\u2554].*?(?:[-=\u2500\u2550]\s*Welcome to FreeBSD"
+    r"|\d\.\s+Boot (?:Multi user|Single user|Installer)|\bKernel: \S+ \(\d+ of \d+\))"
 )
 
 #: Lua menu countdown: ``Autoboot in 9 seconds. [Space] to pause`` (14+) or ``Autoboot in 0 seconds, hit [Enter]
 #: to boot or any other key to stop`` (13.x).
-LOADER_AUTOBOOT = re.compile(r"Autoboot in (?P<seconds>\d+) seconds?")
+LOADER_AUTOBOOT = re.compile(r"^\s*Autoboot in (?P<seconds>\d+) seconds?")
 
 #: The 4th-less (no menu) countdown of stand/common/boot.c: ``Hit [Enter] to boot immediately, or any other key
 #: for command prompt.`` followed by ``Booting [/boot/kernel/kernel] in 9 seconds...`` or
 #: ``Booting [/boot/kernel/kernel]...``.
-LOADER_HIT_ENTER = re.compile(r"Hit \[Enter\] to boot immediately")
-LOADER_BOOTING = re.compile(r"Booting \[(?P<kernel>[^\]]*)\](?: in (?P<seconds>\d+) seconds?)?")
+LOADER_HIT_ENTER = re.compile(r"^Hit \[Enter\] to boot immediately")
+LOADER_BOOTING = re.compile(r"^Booting \[(?P<kernel>[^\]]*)\](?: in (?P<seconds>\d+) seconds?)?")
 
 #: The interactive loader prompt ``OK `` (alone on its line after cleaning; commands typed after it are echoed).
 LOADER_OK_PROMPT = re.compile(r"^OK(?: (?P<command>.*))?$")
@@ -54,7 +54,7 @@ LOADER_BANNER = re.compile(r"^FreeBSD/(?P<arch>\w+) (?:EFI loader|bootstrap load
 # --- kernel boot ----------------------------------------------------------------------------------------------
 
 #: Printed by the kernel console at its very first output (sys/kern/init_main.c / kern_cons.c).
-BOOT_MARKER = re.compile(r"---<<BOOT>>---")
+BOOT_MARKER = re.compile(r"^---<<BOOT>>---")
 
 #: ``Copyright (c) 1992-2021 The FreeBSD Project.``
 BANNER_COPYRIGHT = re.compile(r"^Copyright \(c\) 1992-(?P<year>\d{4}) The FreeBSD Project\.")
@@ -65,7 +65,7 @@ BANNER_COPYRIGHT = re.compile(r"^Copyright \(c\) 1992-(?P<year>\d{4}) The FreeBS
 BANNER_VERSION = re.compile(r"^FreeBSD (?P<release>\d+\.\d+-[A-Z]+[\w.-]*)(?: |$)")
 
 #: vfs_mountroot.c: ``Trying to mount root from ufs:/dev/gpt/rootfs [rw]...``
-MOUNT_ROOT = re.compile(r"Trying to mount root from (?P<source>\S+)")
+MOUNT_ROOT = re.compile(r"^Trying to mount root from (?P<source>\S+)")
 
 #: vfs_mountroot.c when the root device never appears: ``Mounting from ufs:/dev/x failed with error 19.``
 MOUNT_ROOT_FAILED = re.compile(r"^Mounting from (?P<source>\S+) failed with error (?P<error>\d+)")
@@ -73,8 +73,8 @@ MOUNT_ROOT_FAILED = re.compile(r"^Mounting from (?P<source>\S+) failed with erro
 #: The interactive root prompt after a failed mount.
 MOUNTROOT_PROMPT = re.compile(r"^mountroot>")
 
-#: getty's login prompt (``login: `` at the end of the line, possibly after the ``hostname`` banner).
-LOGIN_PROMPT = re.compile(r"(?:^|\s)login:(?: |$)")
+#: getty's login prompt ``login: `` (gettytab's default ``lo`` string, printed at the start of a line).
+LOGIN_PROMPT = re.compile(r"^login:(?: |$)")
 
 # --- crash ----------------------------------------------------------------------------------------------------
 
@@ -121,8 +121,8 @@ STOPPED_AT = re.compile(r"^Stopped at\s+(?P<where>\S+?):?\s+(?P<insn>.*)$")
 #: The DDB prompt ``db> ``; a command typed after it is echoed on the same line.
 DB_PROMPT = re.compile(r"^db>(?: (?P<command>.*))?$")
 
-#: The DDB pager prompt, ``--More--`` followed by a lone CR (db_output.c db_more).
-MORE_PROMPT = re.compile(r"--More--")
+#: The DDB pager prompt, ``--More--`` followed by a lone CR (db_output.c db_pager); cleaning puts it on its own line.
+MORE_PROMPT = re.compile(r"^--More--")
 
 
 class EventKind(enum.Enum):
