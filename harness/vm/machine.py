@@ -151,7 +151,13 @@ class Machine:
         )
         try:
             with step("launch qemu", vm=self.name, profile=self.profile.name):
-                self._launch(paths)
+                try:
+                    self._launch(paths)
+                except VMError as exc:
+                    # QEMU may have died mid-launch (e.g. firmware it cannot open): report that, not the symptom.
+                    if not isinstance(exc, VMLaunchFailure) and (code := self.wait_exit(2.0)) is not None:
+                        raise self._launch_failure(f"QEMU exited with code {code} during launch", code) from exc
+                    raise
         except BaseException:
             self._cleanup(kill=True)
             raise
@@ -229,14 +235,19 @@ class Machine:
 
     def _connect_serial(self, path: Path) -> socket.socket:
         self._await_socket(path, "serial socket")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(str(path))
-        except OSError as exc:
-            sock.close()
-            self._raise_if_exited("while the serial console connected")
-            raise VMError(f"cannot connect to QEMU's serial socket {path}: {exc}") from exc
-        return sock
+        deadline = time.monotonic() + self.launch_timeout
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(path))
+                return sock
+            except OSError as exc:
+                sock.close()
+                self._raise_if_exited("while the serial console connected")
+                # The socket file exists a moment before QEMU listens on it.
+                if time.monotonic() > deadline:
+                    raise VMError(f"cannot connect to QEMU's serial socket {path}: {exc}") from exc
+                time.sleep(0.01)
 
     def _raise_if_exited(self, when: str) -> None:
         if self.process is not None and (code := self.process.poll()) is not None:

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from conftest import kdb_arches
 
 from harness.errors import KernelPanic, UnexpectedDebugger
 from harness.guests.linuxtest.boot import BootedGuest, booted
-
-from conftest import kdb_arches
 
 if TYPE_CHECKING:
     from conftest import QemuRegistry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ def _apt(args: list[str], cwd: Path | None = None) -> str:
     return proc.stdout
 
 
+@functools.lru_cache(maxsize=16)
 def real_kernel_package(meta: str, arch: str) -> str:
     """``linux-image-cloud-amd64`` is a metapackage; the image package is its versioned dependency."""
     out = _apt(["apt-cache", "depends", f"{meta}:{arch}"])
@@ -49,8 +51,14 @@ def real_kernel_package(meta: str, arch: str) -> str:
 
 
 def resolve(names: list[str], arch: str) -> list[DebianPackage]:
-    """Exact versions and file names of what ``apt-get download`` would fetch (no download)."""
-    specs = names if arch == "all" else [f"{n}:{arch}" for n in names]
+    """Exact versions and file names of what ``apt-get download`` would fetch (no download). Asked once per
+    process: every boot of a test guest checks its cache key, and apt takes a second or two each time."""
+    return list(_resolve(tuple(names), arch))
+
+
+@functools.lru_cache(maxsize=16)
+def _resolve(names: tuple[str, ...], arch: str) -> tuple[DebianPackage, ...]:
+    specs = list(names) if arch == "all" else [f"{n}:{arch}" for n in names]
     out = _apt(["apt-get", "download", "--print-uris", "-q", *specs])
     packages = []
     for line in out.splitlines():
@@ -63,7 +71,7 @@ def resolve(names: list[str], arch: str) -> list[DebianPackage]:
     missing = set(names) - {p.name for p in packages}
     if missing:
         raise HostError(f"apt cannot find {', '.join(sorted(missing))} for {arch}", hint="run `apt-get update`")
-    return packages
+    return tuple(packages)
 
 
 def download(packages: list[DebianPackage], dest: Path) -> list[Path]:
