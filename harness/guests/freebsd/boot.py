@@ -127,16 +127,20 @@ def booted(
                 needs_comconsole=adapter.needs_comconsole,
                 timeout=timeouts.command,
             )
-        ssh = machine.ssh(key, timeout=timeouts.ssh)
+        sessions = [machine.ssh(key, timeout=timeouts.ssh)]
+
+        def reboot() -> Shell:
+            # The proof is read over a fresh SSH session: console output can carry kernel and syslog noise.
+            sessions[-1].close()
+            reboot_on_console(machine.console, adapter, timeouts.reboot)
+            sessions.append(machine.ssh(key, timeout=timeouts.ssh))
+            return sessions[-1]
+
         try:
+            ssh = sessions[0]
             if kernel is not None:
-                proof = install_and_boot(
-                    kernel,
-                    transfer=ssh,
-                    shell=ssh,
-                    reboot=lambda: _close_then_reboot(ssh, machine.console, adapter, timeouts.reboot),
-                )
-                ssh = machine.ssh(key, timeout=timeouts.ssh)
+                proof = install_and_boot(kernel, transfer=ssh, shell=ssh, reboot=reboot)
+                ssh = sessions[-1]
             else:
                 proof = read_proof(ssh)
             available, ready = _ddb_state(ssh, adapter)
@@ -156,9 +160,4 @@ def booted(
             )
             yield BootedGuest(machine, adapter, ssh, key, result)
         finally:
-            ssh.close()
-
-
-def _close_then_reboot(ssh: SSHSession, console: Console, adapter: FreeBSDGuest, timeout: float) -> Shell:
-    ssh.close()
-    return reboot_on_console(console, adapter, timeout)
+            sessions[-1].close()
