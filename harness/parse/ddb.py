@@ -281,7 +281,7 @@ class DdbTrace:
 
 
 def parse_bt(lines: Lines) -> DdbTrace:
-    content = [(n, line) for n, line in lines if line.strip() or True]
+    content = list(lines)
     pid = tid = None
     while content and not content[0][1].strip():
         content = content[1:]

@@ -299,7 +299,7 @@ def _read_report(lines: list[tuple[int, str]]) -> PanicReport:
     if trap:
         fields.values.update(trap_number=int(trap.group("number")), trap_type=trap.group("what"))
         fields.values["trap_mode"] = trap.group("mode")
-    for index, (line_no, line) in enumerate(lines):
+    for index, (_, line) in enumerate(lines):
         if (m := PANIC.search(line)) and "panic_message" not in fields.values:
             fields.values["panic_message"] = m.group("message").rstrip()
         elif (m := CPUID.search(line)) and "cpuid" not in fields.values:
@@ -321,7 +321,6 @@ def _read_report(lines: list[tuple[int, str]]) -> PanicReport:
             fields.values["uptime"] = m.group("uptime")
         elif (m := AUTOMATIC_REBOOT.search(line)) and "reboot_in" not in fields.values:
             fields.values["reboot_in"] = int(m.group("seconds"))
-        del line_no
     if kind == "fatal_trap":
         _read_trap_block(lines[1:20], fields)
     title = syzkaller_title(kind, header, backtrace)

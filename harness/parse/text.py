@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from harness.errors import ParseError
-
 #: CSI sequences that move the cursor to an absolute place or clear the screen: the start of a new visual line.
 _CSI_NEWLINE = re.compile(r"\x1b\[[0-9;]*[HfJ]")
 #: Every other escape: CSI (colours, erase-line, cursor save/restore, cursor-position replies), OSC, charset
@@ -70,26 +68,3 @@ def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
 def nonblank_lines(text: str) -> list[tuple[int, str]]:
     """The numbered lines that are not blank."""
     return [(n, line) for n, line in numbered_lines(text) if line.strip()]
-
-
-def parse_int(token: str, line_no: int, line: str, what: str) -> int:
-    """An integer (decimal or ``0x`` hex) or a ParseError naming the line."""
-    try:
-        return int(token, 0) if token.lower().startswith(("0x", "-0x")) else int(token)
-    except ValueError:
-        raise ParseError(f"{what} is not a number ({token!r})", line_no=line_no, line=line) from None
-
-
-def require(condition: bool, message: str, line_no: int, line: str) -> None:
-    """Raise ParseError naming the line unless ``condition`` holds."""
-    if not condition:
-        raise ParseError(message, line_no=line_no, line=line)
-
-
-def size_with_suffix(token: str, line_no: int, line: str) -> int:
-    """``42K`` / ``1518K`` / ``3M`` / ``17`` as bytes (vmstat -m, show malloc use K = 1024)."""
-    match = re.fullmatch(r"(\d+)([KMGT]?)", token)
-    if not match:
-        raise ParseError(f"not a size ({token!r})", line_no=line_no, line=line)
-    scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[match.group(2)]
-    return int(match.group(1)) * scale
