@@ -184,3 +184,50 @@ def test_fuzz_only_parse_errors(name: str) -> None:
             assert error.line_no is None or error.line_no >= 1
 
     run()
+
+
+ZONE_NAMES = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ :-", min_size=1, max_size=24
+)
+COUNTS = st.integers(min_value=0, max_value=10**12)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(ZONE_NAMES, *([COUNTS] * 8)), min_size=1, max_size=8))
+def test_vmstat_z_reads_back_what_vmstat_c_prints(zones: list[tuple[Any, ...]]) -> None:
+    """Rows printed with vmstat.c's format (``%-20s %6ju, %6ju,%8ju,%8ju,%8ju,%4ju,%4ju,%4ju``) parse back."""
+    zones = [(name.strip(), *rest) for name, *rest in zones if name.strip()]
+    if not zones:
+        return
+    row = "%-20s %6u, %6u,%8u,%8u,%8u,%4u,%4u,%4u\n"  # vmstat.c's printf format, kept as printf on purpose
+    text = "".join(row % (z[0] + ":", *z[1:]) for z in zones)
+    rows = parse_vmstat_z(text).rows
+    assert [(r.name, r.size, r.limit, r.used, r.free, r.requests, r.fail, r.sleep, r.xdomain) for r in rows] == zones
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            COUNTS,
+            COUNTS,
+            COUNTS,
+            st.integers(0, 999),
+            st.integers(0, 999),
+            st.sampled_from(["WB", "UC", "??"]),
+            st.sampled_from(["df", "sw", "vn", "ph", "--"]),
+            st.text(alphabet="/abc. -_", max_size=20),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_vmstat_o_reads_back_what_vmstat_c_prints(objects: list[tuple[Any, ...]]) -> None:
+    """Rows printed with display_object's format (``%5ju %5ju %5ju %3d %3d %-3s %-2s %-s``) parse back."""
+    row = "%5u %5u %5u %3d %3d %-3s %-2s %-s\n"  # display_object's printf format
+    text = "".join(row % o for o in objects)
+    rows = parse_vmstat_o(text)
+    expected = [(*o[:7], o[7].strip()) for o in objects]
+    assert [
+        (r.resident, r.active, r.inactive, r.ref_count, r.shadow_count, r.memattr, r.type, r.path) for r in rows
+    ] == expected
