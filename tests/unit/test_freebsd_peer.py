@@ -415,6 +415,7 @@ class FreeBSDConsolePeer(threading.Thread):
             (r"mkdir -p /root/\.ssh && chmod 700 /root/\.ssh", lambda m: ("", 0)),
             (r"grep -qxF .* /root/\.ssh/authorized_keys .*", lambda m: ("", 0)),
             (r"chmod 600 /root/\.ssh/authorized_keys", lambda m: ("", 0)),
+            (r"set \+o emacs \+o vi", lambda m: ("", 0)),
             (r"export TERM=dumb PAGER=cat", lambda m: ("", 0)),
             (r"stty .*", lambda m: ("", 0)),
             (r"rm -rf (\S+) && mkdir -p \S+", stage),
