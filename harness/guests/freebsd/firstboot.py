@@ -4,6 +4,11 @@ After it: later boots skip the loader menu and countdown (loader.conf), the kern
 (``console="comconsole"`` where BIOS would use VGA), sshd runs with the run's key for root (the stock
 sshd_config forbids root logins and plain images do not even enable sshd; freebsd-facts §A.4-A.5), and a stamp
 file says it is done, so a reboot of the same overlay does not repeat it.
+
+Why not nuageinit: only the BASIC-CLOUDINIT images enable it (``nuageinit_enable``; plain and BASIC-CI images do
+not), and those also run ``firstboot_freebsd_update`` on first boot, which needs the network the harness's VMs do
+not have (``restrict=on``) and blew other harnesses' TCG boot timeouts (freebsd-facts §A.6). Root's empty-password
+serial login works on every official image, so configuring from the console is both available and faster.
 """
 
 from __future__ import annotations
