@@ -23,7 +23,7 @@ from harness.parse.console import (
     EventKind,
     classify_line,
 )
-from harness.parse.text import clean_console
+from harness.parse.text import clean_console, is_stamped, stamped_chunks
 from harness.parse.version import parse_version_line
 
 #: Literal starts of the lines that can carry a milestone (after optional indentation).
@@ -124,8 +124,20 @@ def scan_clean(text: str, *, first_line_no: int = 1, time: float | None = None) 
 
 
 def scan_console(raw: str) -> list[ConsoleEvent]:
-    """All events of a stored console log (no read times)."""
+    """All events of a stored console log. A timestamped harness log (``[  12.345] `` per line, written by
+    harness.vm.console) gives each event the time its line was read; any other log gives ``time=None``."""
+    if raw.startswith(("[", "# ")) and is_stamped(raw):
+        return scan_stamped(raw)
     return scan_clean(clean_console(raw))
+
+
+def scan_stamped(raw: str) -> list[ConsoleEvent]:
+    """Events of a timestamped harness console log, each stamped with the time its line was read."""
+    scanner = ConsoleScanner()
+    for seconds, text in stamped_chunks(raw):
+        scanner.feed(text, seconds)
+    scanner.finish()
+    return scanner.events
 
 
 @dataclass

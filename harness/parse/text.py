@@ -24,8 +24,13 @@ _CSI_NEWLINE = re.compile(r"\x1b\[[0-9;]*[HfJ]")
 _ESCAPE = re.compile(
     r"\x1b\[[0-9;?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[()][0-9A-Za-z]|\x1b[@-Z\\-_]"
 )
-#: DDB's pager prompt and the erase that follows it once a key was pressed.
+#: DDB's pager prompt and the erase that follows it once a key was pressed (``--More--\r`` + 8 spaces + ``\r``);
+#: logs that dropped every CR keep ``--More--`` and the 8 spaces in front of the next line.
 _PAGER = re.compile(r"--More--\r(?:[ \t]*\r)?")
+_PAGER_NO_CR = re.compile(r"--More-- {8}")
+#: The harness's own timestamped console log (harness.vm.console): ``[   12.345] `` before each line read.
+STAMP = re.compile(r"^\[ *(?P<seconds>\d+\.\d+)\] ", re.MULTILINE)
+_STAMPED_PROBE = 4
 #: Control characters with no place in text (NUL, BEL, backspace, ...), keeping TAB, LF and CR.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 #: The same characters one by one: ``c in text`` is a memchr, far cheaper than a regex scan of a 100 MB log.
@@ -41,8 +46,19 @@ def _overlay(line: str) -> str:
     return shown.rstrip(" ") if len(segments) > 1 else shown
 
 
+def is_stamped(text: str) -> bool:
+    """True for the harness's timestamped console log: its first lines (after ``#`` comments) carry stamps."""
+    lines = [line for line in text[:4096].split("\n")[:-1] if line and not line.startswith("# ")]
+    probe = lines[:_STAMPED_PROBE]
+    return bool(probe) and all(STAMP.match(line) for line in probe)
+
+
 def clean_console(text: str) -> str:
-    """Plain ``\\n``-separated text from raw console output (see the module docstring for what is undone)."""
+    """Plain ``\\n``-separated text from raw console output (see the module docstring for what is undone).
+
+    A timestamped harness console log loses its stamps (read them first with :func:`stamped_chunks`)."""
+    if text.startswith(("[", "# ")) and is_stamped(text):
+        text = STAMP.sub("", text)
     if "\x1b" in text:
         text = _CSI_NEWLINE.sub("\n", text)
         text = _ESCAPE.sub("", text)
@@ -55,6 +71,8 @@ def clean_console(text: str) -> str:
             text = text.replace("\n\r", "\n")
         if "\r" in text:
             text = "\n".join(_overlay(line) if "\r" in line else line for line in text.split("\n"))
+    if "--More--  " in text:
+        text = _PAGER_NO_CR.sub("--More--\n", text)
     if any(c in text for c in _CONTROL_CHARS):
         text = _CONTROL.sub("", text)
     return text
@@ -68,3 +86,28 @@ def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
 def nonblank_lines(text: str) -> list[tuple[int, str]]:
     """The numbered lines that are not blank."""
     return [(n, line) for n, line in numbered_lines(text) if line.strip()]
+
+
+def stamped_chunks(text: str) -> list[tuple[float | None, str]]:
+    """A timestamped console log as ``(seconds, text)`` pieces in read order, stamps removed; the log's own ``#``
+    comment lines become empty lines. Lines without a stamp continue the line before (one line read in two parts).
+    """
+    chunks: list[tuple[float | None, str]] = []
+    time: float | None = None
+    pieces: list[str] = []
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        last = index == len(lines) - 1
+        if line.startswith("# ") and not STAMP.match(line):
+            line = ""  # the log's own comment: keep the line (numbers match the file), not its text
+        match = STAMP.match(line)
+        if match:
+            seconds = float(match.group("seconds"))
+            if pieces and seconds != time:
+                chunks.append((time, "".join(pieces)))
+                pieces = []
+            time, line = seconds, line[match.end() :]
+        pieces.append(line if last else line + "\n")
+    if pieces and "".join(pieces):
+        chunks.append((time, "".join(pieces)))
+    return chunks

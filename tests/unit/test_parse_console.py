@@ -164,3 +164,38 @@ def test_scanner_never_fails_on_any_text(text: str) -> None:
     scanner.feed(text, 0.0)
     scanner.finish(1.0)
     boots(scanner.events)
+
+
+STAMPED_LOG = """\
+# console opened 2026-11-27T09:00:00+0000
+[    0.512] FreeBSD/amd64 EFI loader, Revision 1.1
+[    1.020]    Autoboot in 0 seconds, hit [Enter] to boot or any other key to stop
+[    2.300] Loading kernel...
+[    3.100] ---<<BOOT>>---
+[    3.100] Copyright (c) 1992-2023 The FreeBSD Project.
+[    9.700] Trying to mount root from ufs:/dev/gpt/rootfs [rw]...
+[   21.250] FreeBSD/amd64 (freebsd) (ttyu0)
+[   21.250]
+[   21.250] login: """
+
+
+def test_harness_stamped_log_gives_read_times_and_file_line_numbers() -> None:
+    """The console pump's log (harness.vm.console: ``[%9.3f] `` per line) yields events with their read times."""
+    events = scan_console(STAMPED_LOG)
+    assert [(e.line_no, e.kind, e.time) for e in events][:2] == [
+        (2, EventKind.LOADER_BANNER, 0.512),
+        (3, EventKind.LOADER_AUTOBOOT, 1.02),
+    ]
+    (boot,) = boots(events)
+    assert {p.name: round(p.duration or 0, 3) for p in boot.phases} == {
+        "loader": 2.588,
+        "kernel": 6.6,
+        "userland": 11.55,
+    }
+    assert boot.login is not None and boot.login.line_no == 10
+    assert clean_console(STAMPED_LOG).split("\n")[4] == "---<<BOOT>>---"
+
+
+def test_stamped_log_with_pager_without_cr() -> None:
+    """The pump drops CRs, so DDB's erased pager prompt stays in front of the next line."""
+    assert clean_console("[ 1.000] line 19\n[ 1.000] --More--        line 20\n") == "line 19\n--More--\nline 20\n"
