@@ -131,8 +131,10 @@ def download_to(url: str, part: Path, *, timeout: float = 60.0, on_progress: Pro
             out.truncate()
             if on_progress:
                 on_progress(done, total)
+            # read1: whatever has arrived, so a stall loses no received bytes (read(n) would drop a partial chunk).
+            read = getattr(response, "read1", response.read)
             try:
-                while chunk := response.read(_CHUNK):
+                while chunk := read(_CHUNK):
                     out.write(chunk)
                     done += len(chunk)
                     if on_progress:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.errors import ChecksumMismatch, DownloadError
 from harness.images import ImageCache, fetch_verified
@@ -37,6 +39,7 @@ class Behaviour:
     corrupt: bool = False  # serve bytes that do not match the checksum
     delay: float = 0.0  # seconds to sleep per 64 KiB chunk
     honour_range: bool = True
+    stall_after: list[int] = field(default_factory=list)  # per request: stop sending (but keep the socket) after N
 
 
 @dataclass
@@ -59,6 +62,9 @@ def _handler(state: Served) -> type[http.server.BaseHTTPRequestHandler]:
             with state.lock:
                 state.requests.append((name, self.headers.get("Range")))
                 cut = state.behaviour.cut_after.pop(0) if name.endswith(".xz") and state.behaviour.cut_after else None
+                stall = (
+                    state.behaviour.stall_after.pop(0) if name.endswith(".xz") and state.behaviour.stall_after else None
+                )
             body = state.files.get(name)
             if body is None:
                 self.send_error(404)
@@ -82,9 +88,15 @@ def _handler(state: Served) -> type[http.server.BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body) - start))
             self.send_header("Connection", "close")
             self.end_headers()
-            self._send_body(body[start:], cut)
+            self._send_body(body[start:], cut, stall)
 
-        def _send_body(self, data: bytes, cut: int | None) -> None:
+        def _send_body(self, data: bytes, cut: int | None, stall: int | None = None) -> None:
+            if stall is not None:
+                self.wfile.write(data[:stall])
+                self.wfile.flush()
+                time.sleep(2.0)  # longer than the client's timeout: it must give up and resume
+                self.close_connection = True
+                return
             limit = len(data) if cut is None else min(cut, len(data))
             for pos in range(0, limit, 1 << 16):
                 self.wfile.write(data[pos : min(pos + (1 << 16), limit)])
@@ -402,3 +414,48 @@ def test_cli_fetch_from_a_local_file_checks_it(
     assert main(["image", "fetch", "--release", "14", "--mirror", mirror, "--from", str(bad)]) == 0
     assert Path(capsys.readouterr().out.strip()).read_bytes() == b"good image"
     assert _payload_requests(state) == [], "the image itself was never downloaded"
+
+
+def test_stalled_transfer_times_out_and_resumes(server: tuple[str, Served], cache: ImageCache) -> None:
+    base, state = server
+    state.behaviour.stall_after = [700_000]
+    path = fetch_verified(*_urls(base), progress=False, timeout=0.5, cache=cache)
+    assert path.read_bytes() == state.files[NAME]
+    assert _payload_requests(state) == [None, "bytes=700000-"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=0, max_value=3 * (1 << 20)), max_size=3))
+def test_any_sequence_of_broken_transfers_ends_in_the_exact_file(
+    server: tuple[str, Served], tmp_path_factory: pytest.TempPathFactory, cuts: list[int]
+) -> None:
+    base, state = server
+    state.behaviour.cut_after = list(cuts)
+    cache = ImageCache(tmp_path_factory.mktemp("cache"))
+    path = fetch_verified(*_urls(base), progress=False, cache=cache)
+    assert path.read_bytes() == state.files[NAME]
+    assert [p.name for p in _blobs(cache)] == [path.name]
+
+
+def test_concurrent_unpacking_makes_one_image(tmp_path: Path) -> None:
+    import lzma
+
+    from harness.images.checksums import Digest
+    from harness.images.unpack import unpacked
+
+    raw = _payload(1 << 20) + bytes(4 << 20)
+    data = lzma.compress(raw, preset=0)
+    cache = ImageCache(tmp_path / "images")
+    digest = Digest("sha256", hashlib.sha256(data).hexdigest())
+    cache.blob(digest).write_bytes(data)
+    results: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(unpacked(cache.blob(digest), digest, "x.raw.xz", cache)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1 and results[0].read_bytes() == raw
+    assert sorted(p.name for p in cache.unpacked_dir(digest).iterdir()) == ["x.raw"]
