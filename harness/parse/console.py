@@ -5,7 +5,7 @@ Every pattern is a compiled ``re.Pattern[str]`` meant to be applied with ``.sear
 
 * loader: stand/lua/menu.lua, core.lua, stand/common/boot.c (``Hit [Enter] to boot immediately``,
   ``Booting [%s] in %d seconds...``), stand/common/interp_forth.c / interp.c (the ``OK`` prompt);
-* kernel: sys/kern/init_main.c (``---<<BOOT>>---`` from the loader's ``boot``, the copyright and version
+* kernel: sys/kern/subr_prf.c (``---<<BOOT>>---``, the boot tag), sys/kern/init_main.c (the copyright and version
   banner), sys/kern/vfs_mountroot.c (``Trying to mount root from``), getty/login (``login:``);
 * crash and debugger: sys/kern/kern_shutdown.c (``panic:``, ``cpuid =``, ``time =``, ``Uptime:``,
   ``Automatic reboot in``, ``Dumping``), sys/amd64/amd64/trap.c / sys/arm64/arm64/trap.c (``Fatal trap N:``),
@@ -36,7 +36,7 @@ LOADER_MENU = re.compile(
 #: to boot or any other key to stop`` (13.x).
 LOADER_AUTOBOOT = re.compile(r"^\s*Autoboot in (?P<seconds>\d+) seconds?")
 
-#: The 4th-less (no menu) countdown of stand/common/boot.c: ``Hit [Enter] to boot immediately, or any other key
+#: The countdown without a menu (stand/common/boot.c): ``Hit [Enter] to boot immediately, or any other key
 #: for command prompt.`` followed by ``Booting [/boot/kernel/kernel] in 9 seconds...`` or
 #: ``Booting [/boot/kernel/kernel]...``.
 LOADER_HIT_ENTER = re.compile(r"^Hit \[Enter\] to boot immediately")
@@ -53,7 +53,8 @@ LOADER_BANNER = re.compile(r"^FreeBSD/(?P<arch>\w+) (?:EFI loader|bootstrap load
 
 # --- kernel boot ----------------------------------------------------------------------------------------------
 
-#: Printed by the kernel console at its very first output (sys/kern/init_main.c / kern_cons.c).
+#: The boot tag (sysctl ``kern.boot_tag``, default ``---<<BOOT>>---``) that sys/kern/subr_prf.c msgbufinit()
+#: prints when the kernel's message buffer starts: the first kernel line on the console.
 BOOT_MARKER = re.compile(r"^---<<BOOT>>---")
 
 #: ``Copyright (c) 1992-2021 The FreeBSD Project.``
