@@ -38,7 +38,7 @@ TOP_LEVEL = frozenset(
 )
 _ENTRY = re.compile(r"^(?P<name>(?P<root>[a-z_0-9]+)(?:\.[^:=\n]*?)?)(?P<sep>: |:$|=)(?P<value>.*)$")
 _UNKNOWN = re.compile(r"^sysctl: unknown oid '(?P<name>[^']+)'")
-_STRUCT = re.compile(r"^\{ (?P<body>.*) \}$")
+_STRUCT = re.compile(r"^\{ (?P<body>.*?) \}(?: (?P<rest>.*))?$")
 _OPAQUE = re.compile(r"^Format:(?P<format>\S+) Length:(?P<length>\d+) Dump:(?P<dump>0x[0-9a-f]*)")
 
 
@@ -65,7 +65,8 @@ class SysctlValue:
             raise ParseError(f"{self.name} is not a list of integers", line_no=self.line_no, line=self.text) from None
 
     def as_struct(self) -> dict[str, str]:
-        """``{ hz = 1000, tick = 1000 }`` (kern.clockrate, kern.boottime …) as a dict of strings."""
+        """``{ hz = 1000, tick = 1000 }`` (kern.clockrate; kern.boottime adds the date after the braces, which is
+        dropped) as a dict of strings."""
         match = _STRUCT.match(self.text.strip())
         if not match:
             raise ParseError(f"{self.name} is not a {{ key = value }} struct", line_no=self.line_no, line=self.text)

@@ -148,5 +148,6 @@ def test_sysctl_unknown_oid_opaque_and_struct() -> None:
     opaque = out.values["vm.vmtotal"].opaque()
     assert opaque is not None and opaque[:2] == ("S,vmtotal", 48) and opaque[2][:1] == b"\x01"
     assert out.values["kern.cp_time"].as_ints() == [1234, 0, 5678, 90, 123456]
+    assert out.values["kern.boottime"].as_struct() == {"sec": "1700000000", "usec": "123456"}
     with pytest.raises(ParseError, match=r"kern\.cp_time is not a"):
         out.values["kern.cp_time"].as_struct()
