@@ -126,3 +126,12 @@ def test_boot_with_a_kernel_goes_through_nextboot_and_sets_up_ddb(world: GuestSt
         assert world.boots == 2
         assert machine.sessions[0].closed, "the SSH session is closed before the reboot"
         assert len(machine.sessions) == 2 and guest.ssh is machine.sessions[1]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/qemu-img").exists(), reason="qemu-img (qemu-utils) not installed")
+def test_a_failed_fingerprint_does_not_fail_the_boot(world: GuestState, tmp_path: Path) -> None:
+    world.nm_symbols = ("kstack_object",)  # G1 by symbols, but the 12.1 sysctls have vm.kstacks: a conflict
+    base = _base(tmp_path)
+    with boot_module.booted(base.manifest, base, tmp_path / "run", disk_size="64M") as guest:
+        assert guest.result.generation is None
+        assert "symbols say G1" in guest.result.generation_reason

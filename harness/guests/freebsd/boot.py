@@ -18,7 +18,7 @@ from pathlib import Path
 from harness.guests.freebsd import ddb, fingerprint, firstboot
 from harness.guests.freebsd.adapter import FreeBSDGuest
 from harness.guests.freebsd.kernel import BootProof, KernelBuild, install_and_boot, read_proof
-from harness.guests.freebsd.shell import Shell
+from harness.guests.freebsd.shell import GuestSetupError, Shell
 from harness.images.manifest import ImageManifest
 from harness.images.store import BaseImage, run_overlay
 from harness.steps import note, step
@@ -90,6 +90,18 @@ def _ddb_state(shell: Shell, adapter: FreeBSDGuest) -> tuple[tuple[str, ...], bo
     return status.available, True
 
 
+def _fingerprint(shell: Shell, timeout: float) -> tuple[str | None, str]:
+    """The generation, or None with the reason: a boot (e.g. a builder VM) must not fail for want of a fingerprint;
+    the run that needs the generation checks for None and fails there."""
+    try:
+        with step("fingerprint"):
+            found = fingerprint.take(shell, timeout)
+    except (fingerprint.FingerprintConflict, GuestSetupError) as exc:
+        note("fingerprint", exc.one_line())
+        return None, exc.one_line()
+    return found.generation, found.reason
+
+
 @contextlib.contextmanager
 def booted(
     manifest: ImageManifest,
@@ -144,8 +156,7 @@ def booted(
             else:
                 proof = read_proof(ssh)
             available, ready = _ddb_state(ssh, adapter)
-            with step("fingerprint"):
-                found = fingerprint.take(ssh, timeouts.command)
+            generation, reason = _fingerprint(ssh, timeouts.command)
             result = BootResult(
                 release=manifest.release,
                 arch=manifest.arch,
@@ -154,8 +165,8 @@ def booted(
                 kernel=proof,
                 ddb_available=available,
                 ddb_ready=ready,
-                generation=found.generation,
-                generation_reason=found.reason,
+                generation=generation,
+                generation_reason=reason,
                 first_boot_configured=not report.already_configured,
             )
             yield BootedGuest(machine, adapter, ssh, key, result)
