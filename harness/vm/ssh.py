@@ -119,7 +119,7 @@ class SSHSession:
         except paramiko.AuthenticationException as exc:
             client.close()
             return f"auth: {exc}"
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, paramiko.ssh_exception.NoValidConnectionsError):
             client.close()
             return "refused: nothing listens on the forwarded port yet"
         except TimeoutError:

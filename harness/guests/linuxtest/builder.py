@@ -32,6 +32,8 @@ _SKIP_LIB_PARTS = ("/gconv", "modules", "/dropbear", "usr/lib/openssh")
 
 @dataclass(frozen=True)
 class TestGuest:
+    __test__ = False  # not a pytest test class
+
     arch: str
     kernel: Path
     initramfs: Path

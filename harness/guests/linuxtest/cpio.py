@@ -78,7 +78,8 @@ class CpioWriter:
 
 def read_names(archive: bytes) -> list[tuple[str, int, bytes]]:
     """(name, mode, data) of every entry of a newc archive (for tests and checks)."""
-    entries, offset = [], 0
+    entries: list[tuple[str, int, bytes]] = []
+    offset = 0
     while True:
         header = archive[offset : offset + 110]
         if header[:6] != _MAGIC:
