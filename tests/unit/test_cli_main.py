@@ -55,3 +55,15 @@ def test_errors_map_to_exit_codes(
 def test_hint_is_part_of_the_one_line_message() -> None:
     err = InfraError("download failed", hint="use --image FILE")
     assert err.one_line() == "download failed (use --image FILE)"
+
+
+def test_broken_pipe_is_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def writes_to_closed_pipe(args: argparse.Namespace) -> int:
+        raise BrokenPipeError
+
+    def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+        sub.add_parser("pipe").set_defaults(func=writes_to_closed_pipe)
+
+    fake = argparse.Namespace(register=register, VERB_ORDER=0, __name__="fake")
+    monkeypatch.setattr(cli_main, "_verb_modules", lambda: [fake])
+    assert cli_main.main(["pipe"]) == 0
