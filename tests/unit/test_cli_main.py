@@ -66,4 +66,8 @@ def test_broken_pipe_is_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None
 
     fake = argparse.Namespace(register=register, VERB_ORDER=0, __name__="fake")
     monkeypatch.setattr(cli_main, "_verb_modules", lambda: [fake])
+    redirected: list[tuple[int, int]] = []
+    # Don't let the test redirect pytest's own stdout; record that main would have.
+    monkeypatch.setattr(cli_main.os, "dup2", lambda src, dst: redirected.append((src, dst)))
     assert cli_main.main(["pipe"]) == 0
+    assert redirected, "stdout must be pointed at /dev/null so the final flush cannot fail"
