@@ -26,9 +26,14 @@ PLATEAU_TIMEOUT = 300.0
 
 
 class Result(Protocol):
-    output: str
-    status: int
-    stderr: str
+    @property
+    def output(self) -> str: ...
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def stderr(self) -> str: ...
 
 
 class Remote(Protocol):
@@ -64,10 +69,10 @@ def snapshot(
 def _background(remote: Remote, command: str, out: str) -> None:
     """Start ``command`` detached in the guest, output to ``out``; its pid in ``out.pid``, exit status in
     ``out.rc`` when it ends."""
-    wrapped = f"({command}) > {shlex.quote(out)} 2>&1; echo $? > {shlex.quote(out + '.rc')}"
-    remote.run(
-        f"nohup sh -c {shlex.quote(wrapped)} > /dev/null 2>&1 & echo $! > {shlex.quote(out + '.pid')}", check=True
-    )
+    # No nohup: busybox lacks it. Ignoring SIGHUP in the detached shell and closing its stdio is portable.
+    wrapped = f"trap '' HUP; ({command}) > {shlex.quote(out)} 2>&1; echo $? > {shlex.quote(out + '.rc')}"
+    pid = shlex.quote(out + ".pid")
+    remote.run(f"sh -c {shlex.quote(wrapped)} < /dev/null > /dev/null 2>&1 & echo $! > {pid}", check=True)
 
 
 def _read(remote: Remote, path: str) -> str:

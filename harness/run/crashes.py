@@ -16,6 +16,7 @@ from harness.report.results import Crash
 
 MARKER = re.compile(r"HARNESS-WORKLOAD-(?P<what>START|END|STEP) name=(?P<name>\S+)")
 LINUX_PANIC = re.compile(r"(?P<title>Kernel panic - not syncing: .*?)\s*$")
+KERNEL_TIME = re.compile(r"^\[\s*\d+\.\d+\]\s*")
 #: Console lines kept around a crash for the report.
 EXCERPT_LINES = 30
 
@@ -34,11 +35,16 @@ def workload_at(lines: list[str], index: int) -> str | None:
     return running
 
 
+def clean_title(title: str) -> str:
+    """A crash title without the kernel's ``[   9.69] `` time stamp, so the same crash has the same title."""
+    return KERNEL_TIME.sub("", title.strip())
+
+
 def _linux_crash(lines: list[str]) -> Crash | None:
     for index, line in enumerate(lines):
         found = LINUX_PANIC.search(line)
         if found:
-            title = re.sub(r"^\[\s*\d+\.\d+\]\s*", "", found["title"])
+            title = clean_title(found["title"])
             excerpt = lines[max(0, index - 5) : index + EXCERPT_LINES]
             return Crash(title=title, workload=workload_at(lines, index), excerpt=excerpt)
     return None

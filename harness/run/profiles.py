@@ -12,11 +12,10 @@ from harness.errors import ConfigError, UsageError
 
 @dataclass(frozen=True)
 class DdbPlan:
-    enter: str
     commands: tuple[str, ...]
+    threads: str
     thread_command: str
     sample_threads: int
-    resume: str
 
 
 @dataclass(frozen=True)
@@ -59,11 +58,10 @@ def _profile(name: str, entry: dict[str, Any]) -> GuestProfile:
         cc=str(entry.get("cc", "cc")),
         fingerprint=dict(entry.get("fingerprint", {})),
         ddb=DdbPlan(
-            enter=ddb["enter"],
             commands=tuple(ddb["commands"]),
+            threads=ddb["threads"],
             thread_command=ddb["thread_command"],
             sample_threads=int(ddb["sample_threads"]),
-            resume=ddb["resume"],
         )
         if ddb
         else None,

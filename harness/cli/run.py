@@ -1,0 +1,128 @@
+"""`harness run`: boot a guest, run kernel-stack workloads, collect, judge against the model, write reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.cli.common import add_json_flag, print_json
+from harness.cli.image import add_image_selection
+from harness.errors import UsageError
+from harness.steps import StderrProgress, listening
+
+VERB_ORDER = 40
+
+GUESTS = ("freebsd", "linuxtest")
+EPILOG = """\
+defaults: newest FreeBSD 14.x, amd64, the stock kernel, workloads thread-hold and thread-churn.
+examples:
+  harness run                                       the default job
+  harness run --guest linuxtest --arch arm64        prove the pipeline on the Linux test guest
+  harness run --patch kstack-object --workload thread-hold --param thread-hold:threads=1024 --ddb
+exit codes: 0 all checks passed, 1 a check failed, 2 infrastructure/usage error, 3 the guest kernel crashed
+"""
+
+
+def parse_params(items: list[str]) -> dict[str, dict[str, int | str]]:
+    """``--param WORKLOAD:NAME=VALUE`` → {workload: {name: value}} (typed later against the catalogue)."""
+    params: dict[str, dict[str, int | str]] = {}
+    for item in items:
+        workload, sep, assignment = item.partition(":")
+        name, eq, value = assignment.partition("=")
+        if not sep or not eq or not workload or not name:
+            raise UsageError(f"bad --param {item!r}", hint="write WORKLOAD:NAME=VALUE, e.g. thread-hold:threads=512")
+        params.setdefault(workload, {})[name] = value
+    return params
+
+
+def parse_model(items: list[str]) -> dict[str, int | float | str]:
+    """``--model KEY=VALUE`` overrides of the model's constants (e.g. thread_size_kib=8 for the Linux model)."""
+    out: dict[str, int | float | str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise UsageError(f"bad --model {item!r}", hint="write KEY=VALUE, e.g. thread_size_kib=16")
+        try:
+            out[key] = int(value, 0)
+        except ValueError:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value
+    return out
+
+
+def add_model_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model constant for this judgement (recorded in metadata.json)",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="boot a guest, run workloads, judge the kernel against the model, write reports",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--guest", choices=GUESTS, default="freebsd", help="guest profile (default freebsd)")
+    add_image_selection(parser)
+    parser.add_argument("--kernel", type=Path, metavar="DIR", help="install this built kernel (harness build output)")
+    parser.add_argument("--patch", metavar="NAME", help="build a kernel with this patch recipe first (patches/NAME)")
+    parser.add_argument(
+        "--workload",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="workload to run (repeatable; default: the guest's defaults, thread-hold and thread-churn)",
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="WORKLOAD:NAME=VALUE", help="workload parameter"
+    )
+    add_model_flag(parser)
+    parser.add_argument("--ddb", action="store_true", help="capture DDB output at the plateau (FreeBSD)")
+    parser.add_argument("--keep-vm", action="store_true", help="keep the VM up after the workloads (Ctrl-C ends)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run directories go (./runs)")
+    add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.cli.summary import print_summary
+    from harness.run.pipeline import RunRequest, execute
+    from harness.run.profiles import profile
+
+    if args.guest == "linuxtest" and (args.kernel or args.patch or args.ddb):
+        raise UsageError("--kernel, --patch and --ddb apply to FreeBSD guests", hint="drop them with --guest linuxtest")
+    if args.kernel and args.patch:
+        raise UsageError("--kernel and --patch both name the kernel to boot", hint="give one of them")
+    if args.kernel and not args.kernel.is_dir():
+        raise UsageError(f"--kernel {args.kernel} is not a directory", hint="pass the output dir of `harness build`")
+    guest = profile(args.guest)
+    request = RunRequest(
+        guest=args.guest,
+        arch=args.arch,
+        workloads=args.workload or list(guest.default_workloads),
+        params=dict(parse_params(args.param)),
+        release=args.release if args.guest == "freebsd" else None,
+        kernel=args.kernel,
+        patch=args.patch,
+        ddb=args.ddb,
+        keep_vm=args.keep_vm,
+        runs_root=args.runs_dir,
+        model=parse_model(args.model),
+        argv=["harness", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("harness") else ["harness", "run"],
+    )
+    with listening(StderrProgress()):
+        outcome = execute(request)
+    if args.json:
+        print_json({"run_dir": str(outcome.run.path), **outcome.result.to_json()})
+    else:
+        print_summary(outcome.result, outcome.run.path, outcome.reports)
+    return int(outcome.result.exit_code)

@@ -1,0 +1,42 @@
+"""The summary table printed at the end of `harness run` and `harness analyze` (rich)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.report.results import RunResult
+
+STYLES = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
+
+
+def print_summary(result: RunResult, run_dir: Path, reports: dict[str, Path]) -> None:
+    # Wide enough for check names when the output is a file or a CI log rather than a terminal.
+    console = Console(stderr=False, width=None if sys.stdout.isatty() else 160)
+    table = Table(title=f"run {result.run_id}: {result.outcome} (exit {int(result.exit_code)})", show_lines=False)
+    for column in ("verdict", "invariant", "check", "expected", "observed"):
+        table.add_column(column)
+    for v in result.verdicts:
+        observed = "—" if v.observed is None else f"{v.observed:g} {v.unit}"
+        table.add_row(
+            f"[{STYLES[v.status.value]}]{v.status.value}[/]",
+            v.invariant,
+            f"{v.name}@{v.phase}" + (f" ({v.workload})" if v.workload else ""),
+            f"{v.expected} {v.unit}",
+            observed,
+        )
+    console.print(table)
+    counts = result.counts()
+    console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['inconclusive']} inconclusive")
+    if result.crash:
+        where = f" during {result.crash.workload}" if result.crash.workload else ""
+        console.print(f"[bold magenta]guest kernel crashed{where}: {result.crash.title}[/]")
+    if result.error:
+        console.print(f"[yellow]error: {result.error}[/]")
+    for note in result.notes:
+        console.print(f"note: {note}")
+    console.print(f"run directory: {run_dir}")
+    console.print(f"report: {reports['html']}  (also {reports['json'].name}, {reports['junit'].name})")

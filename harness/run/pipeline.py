@@ -1,0 +1,153 @@
+"""One ``harness run``: run directory first, boot, workloads with collection, then the offline analysis and the
+reports. Crashes and infrastructure errors are recorded in the run directory before they end the run, so every
+run dir can be re-judged by ``harness analyze``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import GuestCrashed, HarnessError, InfraError
+from harness.report.results import RunResult
+from harness.report.write import write_all
+from harness.run import collect, ddb
+from harness.run.analysis import analyze
+from harness.run.crashes import clean_title, workload_at
+from harness.run.profiles import GuestProfile, profile
+from harness.run.rundir import RunDir, new_run_id
+from harness.run.session import GuestSession, open_session
+from harness.steps import JsonlRecorder, listening, note, step
+from harness.workloads.catalogue import Catalogue, ParamValue, load_catalogue, render
+from harness.workloads.hostbuild import build_static
+
+
+@dataclass
+class RunRequest:
+    guest: str
+    arch: str
+    workloads: list[str]
+    params: dict[str, dict[str, ParamValue]] = field(default_factory=dict)
+    release: str | None = None
+    kernel: Path | None = None
+    patch: str | None = None
+    ddb: bool = False
+    keep_vm: bool = False
+    runs_root: Path = Path("runs")
+    model: dict[str, Any] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    run: RunDir
+    result: RunResult
+    reports: dict[str, Path]
+
+
+def _validated(request: RunRequest, catalogue: Catalogue) -> dict[str, dict[str, ParamValue]]:
+    """Every workload exists, runs on this guest, and its parameters are typed (usage errors before booting)."""
+    typed: dict[str, dict[str, ParamValue]] = {}
+    for name in request.workloads:
+        workload = catalogue.get(name)
+        render(workload, guest_os=request.guest, run_id="check", workdir="/tmp", overrides=request.params.get(name))
+        typed[name] = workload.with_params(request.params.get(name, {}))
+    unknown = set(request.params) - set(request.workloads)
+    if unknown:
+        raise HarnessError(f"parameters given for workloads not run: {', '.join(sorted(unknown))}")
+    return typed
+
+
+def _metadata(request: RunRequest, typed: dict[str, dict[str, ParamValue]], guest: GuestProfile) -> dict[str, Any]:
+    return {
+        "guest": request.guest,
+        "arch": request.arch,
+        "release": request.release,
+        "kernel": str(request.kernel) if request.kernel else None,
+        "patch": request.patch,
+        "ddb": request.ddb,
+        "model": request.model,
+        "workdir": guest.workdir,
+        "workloads": [{"name": name, "params": params, "status": "pending"} for name, params in typed.items()],
+    }
+
+
+def _run_workloads(session: GuestSession, run: RunDir, request: RunRequest, catalogue: Catalogue) -> None:
+    guest = session.profile
+    meta = run.metadata()
+    for entry in meta["workloads"]:
+        name = entry["name"]
+        workload = catalogue.get(name)
+        rendered = render(
+            workload,
+            guest_os=request.guest,
+            run_id=run.run_id,
+            workdir=guest.workdir,
+            overrides=entry["params"],
+            compile_in_guest=guest.compile_in_guest,
+            cc=guest.cc,
+        )
+        binary = None
+        if not guest.compile_in_guest and workload.program:
+            binary = build_static(catalogue, workload, request.arch, run.path / "vm" / "bin")
+        entry["status"] = "running"
+        run.update_metadata(workloads=meta["workloads"], current_workload=name)
+        collect.upload(session.ssh, rendered, binary, run.path / "vm" / "staging")
+        plateau_actions: list[object] = []
+        if request.ddb and guest.ddb is not None:
+            plateau_actions.append(functools.partial(ddb.capture, session, run, name, rendered))
+        outcome = collect.run_workload(session.ssh, run, guest, rendered, at_plateau=plateau_actions)
+        entry.update(status=outcome.status, exit_status=outcome.exit_status, seconds=round(outcome.seconds, 1))
+        run.update_metadata(workloads=meta["workloads"], current_workload=None)
+        note("workload", f"{name}: {outcome.status}", workload=name)
+
+
+def _record_crash(run: RunDir, exc: GuestCrashed) -> None:
+    meta = run.metadata()
+    console = run.path / "guest.console.raw"
+    lines = console.read_text(errors="replace").splitlines() if console.is_file() else []
+    workload = workload_at(lines, len(lines)) or meta.get("current_workload")
+    crash = {
+        "title": clean_title(exc.title or exc.message),
+        "workload": workload,
+        "excerpt": exc.excerpt,
+        "kind": type(exc).__name__,
+    }
+    for entry in meta.get("workloads", []):
+        if entry["name"] == workload:
+            entry["status"] = "crashed"
+    run.update_metadata(crash=crash, workloads=meta.get("workloads", []))
+
+
+def execute(request: RunRequest) -> RunOutcome:
+    catalogue = load_catalogue()
+    guest = profile(request.guest)
+    typed = _validated(request, catalogue)
+    run = RunDir.create(
+        request.runs_root,
+        new_run_id(request.guest, request.arch),
+        _metadata(request, typed, guest),
+        request.argv or ["harness", "run", "--guest", request.guest, "--arch", request.arch],
+    )
+    with listening(JsonlRecorder(run.path / "steps.jsonl")), step("run", run=run.run_id):
+        try:
+            with open_session(run, guest, request, keep_vm=request.keep_vm) as session:
+                run.update_metadata(guest_facts=session.facts, generation=session.facts.get("generation"))
+                _run_workloads(session, run, request, catalogue)
+        except GuestCrashed as exc:
+            _record_crash(run, exc)
+        except InfraError as exc:
+            run.update_metadata(error=exc.one_line())
+            # A crash may be what broke SSH: the console tells.
+        except KeyboardInterrupt:
+            run.update_metadata(status="interrupted", error="interrupted by the user")
+            raise
+        finally:
+            run.update_metadata(finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        result = analyze(run)
+        reports = write_all(result, run.path)
+        run.update_metadata(status=result.outcome)
+    return RunOutcome(run, result, reports)
