@@ -93,5 +93,8 @@ def _disks(profile: VMProfile, boot: BootSpec, paths: RunPaths) -> list[str]:
             drive = f"if=none,id=disk{index},format=qcow2,file={overlay}"
         else:
             drive = f"if=none,id=disk{index},format={disk.format},file={disk.base}"
-        args += ["-drive", drive, "-device", f"{profile.devices.disk},drive=disk{index},bootindex={index}"]
+        device = f"{profile.devices.disk},drive=disk{index}"
+        if boot.kernel is None:  # firmware boots from the disks; a direct -kernel boot owns bootindex 0 itself
+            device += f",bootindex={index}"
+        args += ["-drive", drive, "-device", device]
     return args

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.guests.linuxtest.boot import booted
+from harness.guests.linuxtest.boot import booted, machine_for
 from harness.vm import profile as profiles
-from harness.vm.machine import BootSpec, Machine, ShutdownHow
+from harness.vm.machine import BootSpec, Disk, Machine, ShutdownHow
+from harness.vm.profile import NumaNode
 
 pytestmark = pytest.mark.integration
 
@@ -81,9 +83,7 @@ def test_exception_inside_the_block_stops_qemu(tmp_path: Path) -> None:
     pid = None
     with (
         pytest.raises(RuntimeError, match="boom"),
-        Machine(
-            profiles.load("linuxtest-amd64"), BootSpec(), tmp_path, ssh_guest_port=None
-        ) as vm,
+        Machine(profiles.load("linuxtest-amd64"), BootSpec(), tmp_path, ssh_guest_port=None) as vm,
     ):
         pid = vm.process.pid if vm.process else None
         raise RuntimeError("boom")
@@ -115,3 +115,31 @@ def test_qmp_query_status_and_kvm_report(tmp_path: Path) -> None:
         # Nothing runs in this VM that would answer the power button: straight to QMP quit.
         assert vm.shutdown(None, powerdown_timeout=0) is ShutdownHow.QUIT
     assert os.path.exists(tmp_path / "vm.console.log")
+
+
+def test_disk_overlay_takes_the_writes_and_the_base_stays_untouched(tmp_path: Path) -> None:
+    base = tmp_path / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "8M"], check=True)
+    before = base.read_bytes()
+    vm, adapter, _key, _guest = machine_for("amd64", tmp_path / "run")
+    vm.boot = dataclasses.replace(vm.boot, disks=(Disk(base),))
+    with vm:
+        adapter.login(vm.console, 120)
+        wrote = vm.console.run("echo harness-overlay | dd of=/dev/vda bs=512 count=1 conv=sync 2>/dev/null; sync")
+        assert wrote.status == 0
+        assert vm.console.run("head -c 16 /dev/vda").output == "harness-overlay"
+        vm.shutdown(None, powerdown_timeout=0)
+    assert base.read_bytes() == before, "the base image was written"
+    overlay = tmp_path / "run" / "linuxtest-amd64.disk0.qcow2"
+    info = subprocess.run(["qemu-img", "info", str(overlay)], capture_output=True, text=True, check=True).stdout
+    assert str(base) in info, "the overlay's backing file is the base"
+
+
+def test_numa_nodes_reach_the_guest(tmp_path: Path) -> None:
+    profile = dataclasses.replace(
+        profiles.load("linuxtest-amd64"), cpus=2, memory_mb=512, numa=(NumaNode("0", 256), NumaNode("1", 256))
+    )
+    with booted("amd64", tmp_path, profile=profile) as guest:
+        nodes = guest.vm.console.run("ls -d /sys/devices/system/node/node*").output.split()
+        assert nodes == ["/sys/devices/system/node/node0", "/sys/devices/system/node/node1"]
+        assert guest.vm.console.run("cat /sys/devices/system/node/node1/cpulist").output == "1"

@@ -122,3 +122,10 @@ def test_numa_memory_must_add_up(tmp_path: Path) -> None:
     bad.write_text(text)
     with pytest.raises(ConfigError, match="numa"):
         profiles.load(str(bad))
+
+
+def test_direct_kernel_boot_leaves_bootindex_to_qemu() -> None:
+    boot = BootSpec(kernel=Path("/k/bzImage"), disks=(Disk(Path("/img/base.qcow2")),))
+    cmd = build_command(profiles.load("linuxtest-amd64"), boot, ONE_DISK, "tcg", None, 22)
+    assert "virtio-blk-pci,drive=disk0" in args_after(cmd, "-device")
+    assert not any("bootindex" in arg for arg in cmd)
