@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import GuestCrashed, HarnessError, InfraError
+from harness.errors import GuestCrashed, InfraError, UsageError
 from harness.report.results import RunResult
 from harness.report.write import write_all
 from harness.run import collect, ddb
@@ -57,7 +57,9 @@ def _validated(request: RunRequest, catalogue: Catalogue) -> dict[str, dict[str,
         typed[name] = workload.with_params(request.params.get(name, {}))
     unknown = set(request.params) - set(request.workloads)
     if unknown:
-        raise HarnessError(f"parameters given for workloads not run: {', '.join(sorted(unknown))}")
+        raise UsageError(
+            f"parameters given for workloads not run: {', '.join(sorted(unknown))}", hint="add them with --workload"
+        )
     return typed
 
 

@@ -22,6 +22,10 @@ pytestmark = pytest.mark.integration
 QEMU = {"amd64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}
 CROSS_CC = {"amd64": "x86_64-linux-gnu-gcc", "arm64": "aarch64-linux-gnu-gcc"}
 THREADS = 200
+PARAMS: dict[str, dict[str, int | str]] = {
+    "thread-hold": {"threads": THREADS},
+    "thread-churn": {"rounds": 4, "threads_per_round": 128},
+}
 
 
 def _need(arch: str) -> None:
@@ -35,7 +39,7 @@ def _request(arch: str, root: Path, workloads: list[str]) -> RunRequest:
         guest="linuxtest",
         arch=arch,
         workloads=workloads,
-        params={"thread-hold": {"threads": THREADS}, "thread-churn": {"rounds": 4, "threads_per_round": 128}},
+        params={k: v for k, v in PARAMS.items() if k in workloads},
         runs_root=root,
     )
 
