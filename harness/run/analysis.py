@@ -87,8 +87,7 @@ def analyze(run: RunDir, *, offline: bool = False, model_overrides: dict[str, An
         metadata={k: meta[k] for k in ("kernel", "patch", "argv", "model") if k in meta},
     )
     with step("analyze", run=run.run_id, guest=guest):
-        console = run.console_log.read_text(encoding="utf-8", errors="replace") if run.console_log.is_file() else None
-        result.crash = _crash_from(meta, console, guest)
+        result.crash = _crash_from(meta, run.console_text(), guest)
         if guest == "linuxtest":
             model = LinuxTaskModel.for_arch(arch, thread_size_kib=overrides.get("thread_size_kib"))
             result.generation = "linux-task"

@@ -1,23 +1,37 @@
 """The FreeBSD half of ``analyze``: raw outputs → observations (``harness.validate.freebsd``) → the generation
-(fingerprint) → the model's predictions for that generation, calibrated with the guest's own sysctls → verdicts.
-
-The fingerprint and the predictions belong to ``harness.model`` (and ``harness.guests.freebsd``); this module only
-wires them to the run directory, through the two functions ``_generation`` and ``_predictions``.
+(``harness.guests.freebsd.fingerprint``) → the model's predictions for that generation, calibrated with the
+guest's own sysctls (``ArchConstants.from_sysctls``) and the workload's real counts → verdicts.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import HarnessError
+from harness.guests.freebsd import fingerprint as fp
+from harness.model.arch import ArchConstants
+from harness.model.predict import WORKLOADS, WorkloadParams, predict
 from harness.model.prediction import Prediction
+from harness.parse.sysctl import parse_sysctl
 from harness.run.rundir import RunDir
 from harness.validate import freebsd
-from harness.validate.observed import Observations
 from harness.validate.verdicts import Verdict, judge
 
 FINGERPRINT = "fingerprint"
+PLATEAU_LINE = re.compile(r"^harness: plateau threads=(?P<threads>\d+)", re.MULTILINE)
+#: Catalogue parameter → the model's WorkloadParams field, per workload.
+PARAM_MAP = {
+    "thread-hold": {"threads": "threads"},
+    "thread-churn": {"threads_per_round": "threads", "rounds": "rounds", "concurrency": "concurrency"},
+    "fork-churn": {"forks": "forks", "concurrency": "concurrency"},
+    "burst-and-idle": {"threads": "burst"},
+    "swap-pressure": {"procs": "procs", "threads": "threads"},
+}
+ARCH_FIELDS = {f.name for f in dataclasses.fields(ArchConstants)} - {"arch"}
+PARAM_FIELDS = {f.name for f in dataclasses.fields(WorkloadParams)}
 
 
 @dataclass
@@ -32,62 +46,57 @@ def _snapshot_files(run: RunDir, *parts: str) -> dict[str, str]:
     return {name: text for name in freebsd.SNAPSHOT_FILES if (text := run.read_raw(*parts, name)) is not None}
 
 
-def _model_module(name: str) -> Any:
-    """``harness.model.<name>``, imported when used (the model package grows independently of the pipeline)."""
-    return importlib.import_module(f"harness.model.{name}")
+def generation_of(nm_text: str | None, sysctl_text: str | None) -> tuple[str | None, str]:
+    """The generation from stored outputs: the symbols (with the sysctl cross-check) when ``nm`` output is there;
+    from a ``sysctl -a`` alone only G0-list is certain (``vm.kstacks`` exists exactly on G0-list kernels)."""
+    names = "\n".join(parse_sysctl(sysctl_text).values) if sysctl_text else ""
+    if nm_text and nm_text.strip():
+        found = fp.fingerprint(nm_text, names)
+        return found.generation, found.reason
+    if sysctl_text:
+        if "vm.kstacks" in fp.sysctls_from_names(names):
+            return "G0-list", "sysctl vm.kstacks present (the linked-list stack cache, kstack-model-spec §4.7)"
+        return None, "no nm output, and without vm.kstacks the sysctls cannot tell G0-uma, G1, G2 and G3 apart"
+    return None, "no fingerprint outputs (raw/fingerprint/)"
 
 
-def _generation(run: RunDir, meta: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The generation (G0-list … G3) and how it was found: the model's fingerprint of the stored nm and sysctl
-    outputs, else what the run recorded."""
-    model_fingerprint = _model_module("fingerprint")
+def _generation(run: RunDir, meta: dict[str, Any]) -> tuple[str | None, str]:
     nm_text = run.read_raw(FINGERPRINT, "nm.txt")
     sysctl_text = run.read_raw(FINGERPRINT, "sysctl.txt")
-    if nm_text is not None or sysctl_text is not None:
-        found = model_fingerprint.fingerprint(nm_text=nm_text, sysctl_text=sysctl_text)
-        return found.generation, found.reason
-    recorded = meta.get("generation")
-    return (str(recorded), "recorded by the run") if recorded else (None, None)
+    if nm_text is None and sysctl_text is None and meta.get("generation"):
+        return str(meta["generation"]), "recorded by the run"
+    return generation_of(nm_text, sysctl_text)
 
 
-def _predictions(
-    generation: str,
-    arch: str,
-    sysctl_text: str | None,
-    workload: str | None,
-    params: dict[str, Any],
-    observations: Observations,
-    overrides: dict[str, Any],
-) -> list[Prediction]:
-    model_predict = _model_module("predict")
-    return list(
-        model_predict.predictions(
-            generation=generation,
-            arch=arch,
-            sysctl_text=sysctl_text,
-            workload=workload,
-            params=params,
-            observations=observations,
-            overrides=overrides,
-        )
-    )
+def _arch(meta: dict[str, Any], sysctl_text: str | None, overrides: dict[str, Any]) -> ArchConstants:
+    sysctls = {name: value.text for name, value in parse_sysctl(sysctl_text).values.items()} if sysctl_text else {}
+    arch_overrides = {k: int(v) for k, v in overrides.items() if k in ARCH_FIELDS}
+    return ArchConstants.from_sysctls(str(meta.get("arch", "amd64")), sysctls, **arch_overrides)
+
+
+def workload_params(name: str, params: dict[str, Any], stdout: str | None, overrides: dict[str, Any]) -> WorkloadParams:
+    """The model's parameters: the catalogue's, then the count the program really reached, then overrides."""
+    values: dict[str, Any] = {}
+    for ours, theirs in PARAM_MAP.get(name, {}).items():
+        if isinstance(params.get(ours), int):
+            values[theirs] = params[ours]
+    found = PLATEAU_LINE.search(stdout or "")
+    if found and name in ("thread-hold", "burst-and-idle"):
+        values["threads" if name == "thread-hold" else "burst"] = int(found["threads"])
+    values.update({k: v for k, v in overrides.items() if k in PARAM_FIELDS})
+    return WorkloadParams(**values)
+
+
+def predictions_for(generation: str, arch: ArchConstants, name: str, params: WorkloadParams) -> list[Prediction]:
+    return predict(generation, arch, name, params)
 
 
 def analyze(run: RunDir, meta: dict[str, Any], overrides: dict[str, Any]) -> FreeBSDAnalysis:
-    arch = str(meta.get("arch", ""))
     try:
         generation, reason = _generation(run, meta)
-    except ImportError as exc:
-        return FreeBSDAnalysis(None, notes=[f"no generation fingerprint available: {exc}"])
-    result = FreeBSDAnalysis(generation)
-    if generation is None:
-        result.notes.append("no fingerprint outputs (raw/fingerprint/) and no recorded generation")
-        return result
-    result.notes.append(f"generation {generation}: {reason}")
-    fingerprint_sysctl = run.read_raw(FINGERPRINT, "sysctl.txt")
-    # The static checks of the fingerprinted kernel (arch constants, cache sizes, KVA bounds) need no workload.
-    static = freebsd.observations({"before": _snapshot_files(run, FINGERPRINT)}, {})
-    scopes: list[tuple[str | None, dict[str, Any], Observations, str | None]] = [(None, {}, static, fingerprint_sysctl)]
+    except HarnessError as exc:
+        return FreeBSDAnalysis(None, notes=[f"no generation: {exc.one_line()}"])
+    result = FreeBSDAnalysis(generation, notes=[f"generation {generation or 'unknown'}: {reason}"])
     for entry in meta.get("workloads", []):
         name = str(entry["name"])
         phases = run.raw_phases(name)
@@ -97,13 +106,14 @@ def analyze(run: RunDir, meta: dict[str, Any], overrides: dict[str, Any]) -> Fre
         snapshots = {phase: _snapshot_files(run, name, phase) for phase in phases}
         obs = freebsd.observations(snapshots, freebsd.parse_samples(run.read_raw(name, "samples.txt") or ""))
         run.write_parsed({"values": obs.values, "series": obs.series}, name, "observations.json")
-        scopes.append((name, dict(entry.get("params", {})), obs, snapshots.get("before", {}).get("sysctl.txt")))
         result.series.update({f"{name}: {k}": v for k, v in obs.series.items()})
-    for workload, params, obs, sysctl_text in scopes:
-        try:
-            predictions = _predictions(generation, arch, sysctl_text, workload, params, obs, overrides)
-        except ImportError as exc:
-            result.notes.append(f"the model has no predictions entry point yet: {exc}")
-            break
-        result.verdicts += judge(predictions, obs, workload=workload)
+        if generation is None or name not in WORKLOADS:
+            result.notes.append(
+                f"workload {name}: no model predictions ({'no generation' if not generation else 'not modelled'})"
+            )
+            continue
+        sysctl_text = snapshots.get("before", {}).get("sysctl.txt") or run.read_raw(FINGERPRINT, "sysctl.txt")
+        arch = _arch(meta, sysctl_text, overrides)
+        params = workload_params(name, dict(entry.get("params", {})), run.read_raw(name, "stdout.txt"), overrides)
+        result.verdicts += judge(predictions_for(generation, arch, name, params), obs, workload=name)
     return result

@@ -109,8 +109,7 @@ def _run_workloads(session: GuestSession, run: RunDir, request: RunRequest, cata
 
 def _record_crash(run: RunDir, exc: GuestCrashed) -> None:
     meta = run.metadata()
-    console = run.path / "guest.console.raw"
-    lines = console.read_text(errors="replace").splitlines() if console.is_file() else []
+    lines = (run.console_text() or "").splitlines()
     workload = workload_at(lines, len(lines)) or meta.get("current_workload")
     crash = {
         "title": clean_title(exc.title or exc.message),

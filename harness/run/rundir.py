@@ -5,7 +5,7 @@ Layout::
     metadata.json      what was asked (argv, guest, arch, release, kernel, workloads, params) and what was found
     reproducer.sh      the command that repeats this run, and the one that re-judges it offline
     steps.jsonl        step events (start/end/duration) of the run
-    console.log        the serial console, time-stamped by the VM layer
+    guest.console.log  the serial console, time-stamped by the VM layer (guest.console.raw: the exact bytes)
     raw/               every raw output, ``raw/<workload>/<phase>/<what>.txt`` and ``raw/<workload>/samples.txt``
     parsed/            observations per workload as JSON (re-made by ``harness analyze``)
     results.json  junit.xml  report.html
@@ -32,7 +32,8 @@ from harness.errors import UsageError
 
 METADATA = "metadata.json"
 REPRODUCER = "reproducer.sh"
-CONSOLE_LOG = "console.log"
+#: The console as the VM layer keeps it: the exact byte stream first, then the time-stamped log.
+CONSOLE_LOGS = ("guest.console.raw", "guest.console.log")
 STEPS = "steps.jsonl"
 
 
@@ -133,6 +134,10 @@ class RunDir:
         path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
         return path
 
-    @property
-    def console_log(self) -> Path:
-        return self.path / CONSOLE_LOG
+    def console_text(self) -> str | None:
+        """The stored console output (raw bytes preferred: FreeBSD panic parsing wants the exact stream)."""
+        for name in CONSOLE_LOGS:
+            path = self.path / name
+            if path.is_file():
+                return path.read_text(encoding="utf-8", errors="replace")
+        return None

@@ -1,14 +1,17 @@
-"""Observations from a FreeBSD guest's raw outputs, read with ``harness.parse``.
+"""Observations from a FreeBSD guest's raw outputs, read with ``harness.parse``, named as ``harness.model.predict``
+names its predictions:
 
-Names (what ``harness.model`` predictions refer to):
-
-* ``sysctl.<oid>``: every integer sysctl (``sysctl.vm.kstacks``, ``sysctl.kern.kstack_pages``, ...);
-* ``zone.<ZONE>.<column>``: ``vmstat -z`` columns ``size limit used free req fail sleep xdomain`` per zone;
-* ``kstack_cache.used``/``.free``/``.req``/``.fail``/``.used_plus_free``: the kstack cache zone (G0-uma … G3);
-* ``vmstat_s.<counter>``: ``vmstat -s`` by vmmeter name (``vmstat_s.v_forks``, ``vmstat_s.v_swappgsout``);
-* ``swap.used_kib``: ``swapinfo -k`` total used;
-* ``kstack_object.resident_pages``: RES of the single ``sw`` object with REF 1, SHD 0 and no path whose RES is
-  the largest (G1+; ``vmstat -o`` prints no size, so the unique-size test of the spec needs ``vm.objects``).
+* every integer sysctl by its own name (``kern.kstack_pages``, ``vm.kstacks``, ``vm.kvm_free``), and
+  ``vm.uma.kstack_cache.*`` also as ``uma.kstack_cache.*``;
+* ``vmstat -z``: ``kstack_cache.<column>`` (``used free req fail size limit sleep``), ``thread.used``,
+  ``proc.used_plus_free``, ``vm_object.used``/``.req``, ``thread.used_minus_kstack_cache.used``; and every zone
+  as ``zone.<ZONE>.<column>``;
+* ``vmstat -s`` counters by vmmeter name (``v_forks``, ``v_swappgsin``);
+* ``vmstat -o``: ``kstack_object.resident_pages``/``.ref``/``.shadow`` of the kstack object (the ``sw`` object
+  with REF 1, SHD 0, no path and the largest RES: ``vmstat -o`` prints no size, so the spec's unique-size test
+  needs ``vm.objects``), and ``kstack_object.resident_minus_pk_cache`` = RES − P_k·(USED + FREE);
+* ``swapinfo -k``: ``swap.used_kib``, and ``swap.used_after_exit`` in 4 KiB pages (the model's unit);
+* ``ps``: ``ps.swapped_procs``, processes whose state has ``W``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ SNAPSHOT_FILES = {
     "vmstat-o.txt": "vmstat -o",
     "vmstat-s.txt": "vmstat -s",
     "swapinfo.txt": "swapinfo -k",
+    "ps.txt": "ps -axo pid,state",
 }
+#: Zones the model names, with the columns it reads.
+ZONE_ALIASES = {"THREAD": "thread", "PROC": "proc", "VM OBJECT": "vm_object"}
 KSTACK_ZONE = "kstack_cache"
 
 
@@ -36,9 +42,12 @@ def sysctl_values(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, value in parse_sysctl(text).values.items():
         try:
-            out[f"sysctl.{name}"] = float(value.as_int())
+            number = float(value.as_int())
         except (ParseError, ValueError):
             continue
+        out[name] = number
+        if name.startswith("vm.uma.kstack_cache."):
+            out[name.removeprefix("vm.")] = number
     return out
 
 
@@ -59,15 +68,14 @@ def zone_values(text: str) -> dict[str, float]:
         for column, value in columns.items():
             out[f"zone.{row.name}.{column}"] = float(value)
         if row.name == KSTACK_ZONE:
-            out.update(
-                {
-                    "kstack_cache.used": float(row.used),
-                    "kstack_cache.free": float(row.free),
-                    "kstack_cache.req": float(row.requests),
-                    "kstack_cache.fail": float(row.fail),
-                    "kstack_cache.used_plus_free": float(row.used + row.free),
-                }
-            )
+            out.update({f"kstack_cache.{column}": float(value) for column, value in columns.items()})
+            out["kstack_cache.used_plus_free"] = float(row.used + row.free)
+        alias = ZONE_ALIASES.get(row.name)
+        if alias:
+            out.update({f"{alias}.used": float(row.used), f"{alias}.req": float(row.requests)})
+            out[f"{alias}.used_plus_free"] = float(row.used + row.free)
+    if "thread.used" in out and "kstack_cache.used" in out:
+        out["thread.used_minus_kstack_cache.used"] = out["thread.used"] - out["kstack_cache.used"]
     return out
 
 
@@ -78,15 +86,27 @@ def object_values(text: str) -> dict[str, float]:
     candidates = [row for row in candidates if not row.path]
     if not candidates:
         return {}
-    return {"kstack_object.resident_pages": float(max(row.resident for row in candidates))}
+    row = max(candidates, key=lambda r: r.resident)
+    return {
+        "kstack_object.resident_pages": float(row.resident),
+        "kstack_object.ref": float(row.ref_count),
+        "kstack_object.shadow": float(row.shadow_count),
+    }
 
 
 def sum_values(text: str) -> dict[str, float]:
-    return {f"vmstat_s.{name}": float(value) for name, value in parse_vmstat_s(text).by_name.items()}
+    return {name: float(value) for name, value in parse_vmstat_s(text).by_name.items()}
 
 
 def swap_values(text: str) -> dict[str, float]:
-    return {"swap.used_kib": float(parse_swapinfo(text).used_kib)}
+    used = float(parse_swapinfo(text).used_kib)
+    return {"swap.used_kib": used, "swap.used_after_exit": used / 4}
+
+
+def ps_values(text: str) -> dict[str, float]:
+    """``ps -axo pid,state``: processes swapped out have ``W`` in their state (pre-G3)."""
+    rows = [line.split() for line in text.splitlines()[1:] if line.strip()]
+    return {"ps.swapped_procs": float(sum(1 for row in rows if len(row) >= 2 and "W" in row[1]))}
 
 
 READERS: dict[str, Callable[[str], dict[str, float]]] = {
@@ -95,6 +115,7 @@ READERS: dict[str, Callable[[str], dict[str, float]]] = {
     "vmstat-o.txt": object_values,
     "vmstat-s.txt": sum_values,
     "swapinfo.txt": swap_values,
+    "ps.txt": ps_values,
 }
 
 
@@ -105,6 +126,10 @@ def snapshot_values(files: dict[str, str]) -> dict[str, float]:
         reader = READERS.get(file)
         if reader is not None and text.strip():
             out.update(reader(text))
+    needed = ("kstack_object.resident_pages", "kern.kstack_pages", "kstack_cache.used_plus_free")
+    if all(name in out for name in needed):
+        resident, pages, stacks = (out[name] for name in needed)
+        out["kstack_object.resident_minus_pk_cache"] = resident - pages * stacks
     return out
 
 
@@ -134,7 +159,7 @@ def parse_samples(text: str) -> dict[str, list[tuple[float, float]]]:
     if not ticks:
         return series
     start = ticks[0][0]
-    wanted = ("kstack_cache.", "zone.THREAD.used", "zone.PROC.used", "zone.VM OBJECT.used", "sysctl.")
+    wanted = ("kstack_cache.", "thread.used", "proc.used", "vm_object.used", "vm.kvm_free", "vm.stats.vm.")
     for stamp, lines in ticks:
         zone_lines = [line for line in lines if ":" in line and "," in line]
         sysctl_lines = [line for line in lines if line not in zone_lines]
