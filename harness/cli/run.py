@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         keep_vm=args.keep_vm,
         runs_root=args.runs_dir,
         model=parse_model(args.model),
+        mirror=args.mirror,
+        offline=args.offline,
         argv=["harness", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("harness") else ["harness", "run"],
     )
     with listening(StderrProgress()):

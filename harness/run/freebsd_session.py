@@ -1,17 +1,73 @@
-"""Boot a FreeBSD guest for a run (placeholder until wired to harness.images and harness.guests.freebsd)."""
+"""Boot FreeBSD for a run: the release image (``harness.images``), optionally a kernel built with ``--patch`` or
+given with ``--kernel`` (``harness.build``, installed by ``harness.guests.freebsd``), first-boot configuration,
+login, SSH, DDB readiness and the generation fingerprint; then the raw fingerprint outputs are stored in
+``raw/fingerprint/`` so ``harness analyze`` can re-derive the generation offline.
+
+Not exercised on this machine: no FreeBSD image can be downloaded here (see the report of issue 6).
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from harness.errors import InfraError
+from harness.errors import UsageError
+from harness.run.collect import snapshot
 from harness.run.profiles import GuestProfile
 from harness.run.rundir import RunDir
+from harness.run.session import GuestSession, hold_for_user
+from harness.steps import step
+
+
+def _kernel_dir(request: Any) -> Path | None:
+    """``--kernel DIR`` as given, or the kernel dir ``harness build`` makes (or has cached) for ``--patch NAME``."""
+    if request.kernel is not None:
+        return Path(request.kernel)
+    if request.patch is None:
+        return None
+    from harness.build.backends import default_backend
+    from harness.build.pipeline import BuildOptions, build
+
+    options = BuildOptions(
+        patches=(request.patch,), arch=request.arch, backend=default_backend(), release=request.release_name
+    )
+    with step("build kernel", patch=request.patch, arch=request.arch):
+        return build(options, echo=lambda _line: None).kernel_dir
 
 
 @contextlib.contextmanager
-def freebsd(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False) -> Iterator[Any]:
-    raise InfraError("the FreeBSD session is not wired yet")
-    yield
+def freebsd(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False) -> Iterator[GuestSession]:
+    from harness.guests.freebsd.boot import booted
+    from harness.guests.freebsd.kernel import load_build
+    from harness.images import FetchOptions, configured_mirror, ensure, select
+    from harness.images.manifest import load_manifests
+
+    manifest = select(request.release_name or request.release or "14", request.arch, load_manifests())
+    run.update_metadata(release=manifest.release, image=manifest.file, expected_generation=manifest.expected_generation)
+    kernel_dir = _kernel_dir(request)
+    build = load_build(kernel_dir) if kernel_dir is not None else None
+    if kernel_dir is not None and build is None:  # pragma: no cover - load_build raises on its own
+        raise UsageError(f"{kernel_dir} holds no kernel build")
+    with step("image", release=manifest.release, arch=manifest.arch):
+        base = ensure(manifest, mirror=configured_mirror(request.mirror), options=FetchOptions(offline=request.offline))
+    with booted(manifest, base, run.path, kernel=build) as guest:
+        facts = {
+            "arch": request.arch,
+            "release": manifest.release,
+            "generation": guest.result.generation,
+            "generation_reason": guest.result.generation_reason,
+            "kernel": guest.result.kernel,
+            "ddb_ready": guest.result.ddb_ready,
+            "accel": guest.result.accel,
+        }
+        if request.ddb and not guest.result.ddb_ready:
+            raise UsageError(
+                "--ddb needs a kernel with DDB, and this one has none",
+                hint="build one with `options DDB` (harness build) and pass --kernel DIR",
+            )
+        snapshot(guest.ssh, run, profile, "fingerprint", commands=profile.fingerprint)
+        yield GuestSession(guest.machine, guest.ssh, guest.adapter, profile, guest.key, facts)
+        if keep_vm:
+            hold_for_user(guest.machine, guest.key)

@@ -39,6 +39,10 @@ class RunRequest:
     runs_root: Path = Path("runs")
     model: dict[str, Any] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)
+    #: The resolved release (``14.4-RELEASE`` for ``--release 14``), set by the FreeBSD session.
+    release_name: str | None = None
+    mirror: str | None = None
+    offline: bool = False
 
 
 @dataclass
@@ -67,7 +71,7 @@ def _metadata(request: RunRequest, typed: dict[str, dict[str, ParamValue]], gues
     return {
         "guest": request.guest,
         "arch": request.arch,
-        "release": request.release,
+        "release": request.release_name or request.release,
         "kernel": str(request.kernel) if request.kernel else None,
         "patch": request.patch,
         "ddb": request.ddb,
@@ -123,15 +127,41 @@ def _record_crash(run: RunDir, exc: GuestCrashed) -> None:
     run.update_metadata(crash=crash, workloads=meta.get("workloads", []))
 
 
+def reproducer_argv(request: RunRequest, typed: dict[str, dict[str, ParamValue]]) -> list[str]:
+    """The exact ``harness run`` command: every choice spelled out (the resolved release, every parameter), so
+    changed defaults do not change what it repeats."""
+    argv = ["harness", "run", "--guest", request.guest, "--arch", request.arch]
+    if request.release_name:
+        argv += ["--release", request.release_name.removesuffix("-RELEASE")]
+    if request.kernel:
+        argv += ["--kernel", str(Path(request.kernel).resolve())]
+    if request.patch:
+        argv += ["--patch", request.patch]
+    for name, params in typed.items():
+        argv += ["--workload", name]
+        argv += [arg for key, value in params.items() for arg in ("--param", f"{name}:{key}={value}")]
+    argv += [arg for key, value in request.model.items() for arg in ("--model", f"{key}={value}")]
+    argv += ["--ddb"] if request.ddb else []
+    return [*argv, "--runs-dir", str(request.runs_root)]
+
+
+def _resolve_release(request: RunRequest) -> None:
+    if request.guest == "freebsd" and request.release_name is None:
+        from harness.images import load_manifests, select
+
+        request.release_name = select(request.release or "14", request.arch, load_manifests()).release
+
+
 def execute(request: RunRequest) -> RunOutcome:
     catalogue = load_catalogue()
     guest = profile(request.guest)
     typed = _validated(request, catalogue)
+    _resolve_release(request)
     run = RunDir.create(
         request.runs_root,
         new_run_id(request.guest, request.arch),
         _metadata(request, typed, guest),
-        request.argv or ["harness", "run", "--guest", request.guest, "--arch", request.arch],
+        reproducer_argv(request, typed),
     )
     with listening(JsonlRecorder(run.path / "steps.jsonl")), step("run", run=run.run_id):
         try:

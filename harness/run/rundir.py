@@ -5,7 +5,8 @@ Layout::
     metadata.json      what was asked (argv, guest, arch, release, kernel, workloads, params) and what was found
     reproducer.sh      the command that repeats this run, and the one that re-judges it offline
     steps.jsonl        step events (start/end/duration) of the run
-    guest.console.log  the serial console, time-stamped by the VM layer (guest.console.raw: the exact bytes)
+    <vm>.console.log   the serial console, time-stamped by the VM layer (<vm>.console.raw: the exact bytes);
+                       <vm> is "guest" for the Linux test guest and "freebsd" for FreeBSD
     raw/               every raw output, ``raw/<workload>/<phase>/<what>.txt`` and ``raw/<workload>/samples.txt``
     parsed/            observations per workload as JSON (re-made by ``harness analyze``)
     results.json  junit.xml  report.html
@@ -33,7 +34,7 @@ from harness.errors import UsageError
 METADATA = "metadata.json"
 REPRODUCER = "reproducer.sh"
 #: The console as the VM layer keeps it: the exact byte stream first, then the time-stamped log.
-CONSOLE_LOGS = ("guest.console.raw", "guest.console.log")
+CONSOLE_LOGS = ("guest.console.raw", "freebsd.console.raw", "guest.console.log", "freebsd.console.log")
 STEPS = "steps.jsonl"
 
 

@@ -34,7 +34,7 @@ class GuestSession:
     facts: dict[str, Any]
 
 
-def _hold_for_user(machine: Machine, key: SSHKey) -> None:
+def hold_for_user(machine: Machine, key: SSHKey) -> None:
     """--keep-vm: leave the guest up for inspection until Ctrl-C (then the Machine shuts it down)."""
     port = machine.ssh_port
     print(
@@ -73,9 +73,10 @@ def linuxtest(run: RunDir, profile: GuestProfile, arch: str, *, keep_vm: bool = 
             adapter.login(machine.console, profile.boot_timeout)
         with machine.ssh(key, timeout=profile.boot_timeout) as ssh:
             uname = ssh.run("uname -a").output.strip()
-            yield GuestSession(machine, ssh, adapter, profile, key, {"uname": uname, "guest_key": guest.key})
+            facts = {"arch": arch, "uname": uname, "guest_key": guest.key}
+            yield GuestSession(machine, ssh, adapter, profile, key, facts)
             if keep_vm:
-                _hold_for_user(machine, key)
+                hold_for_user(machine, key)
         (vm_dir / "initramfs.cpio.gz").unlink(missing_ok=True)  # a per-run copy of the cached guest
 
 
