@@ -1,0 +1,31 @@
+"""``harness model simulate --events 1000000`` (issue 2: target ≤ 2 s on one core; memory bounded by live
+stacks). Run with ``tox -e bench`` or ``pytest benchmarks --benchmark-only``."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from harness.model.arch import ArchConstants
+from harness.model.simulate import simulate
+
+
+@pytest.mark.parametrize("generation", ["G1", "G2"])
+def test_simulate_one_million_events(benchmark, generation: str) -> None:  # type: ignore[no-untyped-def]
+    arch = ArchConstants.load("amd64", ncpu=2)
+    result = benchmark.pedantic(simulate, args=(generation, arch, 1_000_000, 1), rounds=1, iterations=1)
+    assert result.checks == 1_000_000
+    benchmark.extra_info["events_per_second"] = result.events_per_second
+    benchmark.extra_info["peak_live_stacks"] = result.peak_live_stacks
+
+
+def test_memory_grows_with_live_stacks_not_events() -> None:
+    arch = ArchConstants.load("amd64", ncpu=2)
+    peaks = []
+    for events in (50_000, 200_000):
+        tracemalloc.start()
+        simulate("G1", arch, events, 1, max_threads=500)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < peaks[0] * 1.5, peaks

@@ -1,0 +1,365 @@
+"""Invariants of spec §5 as executable checks on a model kernel.
+
+``check_all(k)`` checks every invariant that applies to ``k.generation`` over the whole state (O(stacks)).
+``Checker`` does the same incrementally for the simulator: the global equations (I-1, I-2, I-6, I-11, I-12,
+I-19, I-20) are O(1) comparisons of counts kept by *different* structures (the VM object's page dict, the UMA
+zone's counters, the arenas, the thread table), and the per-stack ones (I-4 layout, I-14 and I-16 transitions)
+are checked on the stacks an event touched. A violation raises ``InvariantViolation`` naming the invariant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.model.g0_common import G0Kernel
+from harness.model.g0_list import G0ListKernel
+from harness.model.g1 import G1Kernel
+from harness.model.g2 import G2Kernel
+from harness.model.kernel import ABSENT, INACT, LAUNDRY, RES, RES_DIRTY, Kernel, Stack
+
+APPLIES: dict[str, tuple[str, ...]] = {
+    "I-1": ("G1", "G2", "G3"),
+    "I-2": ("G0-uma", "G1", "G2", "G3"),
+    "I-4": ("G1", "G2", "G3"),
+    "I-6": ("G0-uma", "G1", "G2", "G3"),
+    "I-11": ("G0-list", "G0-uma", "G1", "G2", "G3"),
+    "I-12": ("G1", "G2", "G3"),
+    "I-14": ("G0-list", "G0-uma", "G1", "G2"),
+    "I-16": ("G0-list", "G0-uma", "G1", "G2"),
+    "I-19": ("G3",),
+    "I-20": ("G1", "G2", "G3"),
+}
+
+
+class InvariantViolation(AssertionError):
+    def __init__(self, invariant: str, message: str) -> None:
+        super().__init__(f"{invariant}: {message}")
+        self.invariant = invariant
+
+
+def applicable(generation: str) -> list[str]:
+    return [inv for inv, gens in APPLIES.items() if generation in gens]
+
+
+def _fail(inv: str, msg: str) -> None:
+    raise InvariantViolation(inv, msg)
+
+
+# --- global invariants (O(1)) ---------------------------------------------------------------------------------
+
+
+def check_i1(k: Kernel) -> None:
+    """R = P_k·(U+F) [+ alt pages in G1] − S, with cached-but-uncounted cross items included in F."""
+    if not isinstance(k, G1Kernel | G2Kernel):
+        return
+    u, f = k.cache_used(), k.cache_free() + k.zone.in_flight
+    if isinstance(k, G2Kernel):
+        r = k.kobj.resident
+        expect = k.P * (u + f) - (k.c.absent - k.c.absent_alt)
+        ralt = k.altobj.resident
+        if ralt != k.alt_pages - k.c.absent_alt:
+            _fail("I-1", f"kstack_alt_object R={ralt} != alt pages {k.alt_pages} - S_alt {k.c.absent_alt}")
+    else:
+        r = k.kobj.resident
+        expect = k.P * (u + f) + k.alt_pages - k.c.absent
+    if r != expect:
+        _fail("I-1", f"R={r} != P_k·(U+F)+alt−S = {k.P}·({u}+{f})+alt−S = {expect}")
+
+
+def check_i2(k: Kernel) -> None:
+    """THREAD.USED = U + N_alt (live, zombie and parked threads all own one stack)."""
+    if isinstance(k, G0ListKernel):
+        return
+    u = k.cache_used()
+    if k.thread_structs != u + k.alt_stacks:
+        _fail("I-2", f"THREAD.USED {k.thread_structs} != U {u} + N_alt {k.alt_stacks}")
+    owned = len(k.threads) + k.zombie_count() + k.parked_count()
+    if owned != k.thread_structs:
+        _fail("I-2", f"{owned} thread structs reachable but THREAD.USED is {k.thread_structs}")
+
+
+def check_i6(k: Kernel) -> None:
+    """F ≤ vm.kstack_cache_size. After the size is lowered, buckets already loaded keep their capacity until
+    replaced, so the bound is the largest size set since the cache was last drained (debug.uma_reclaim=2);
+    on NUMA, cross-domain buckets add slack."""
+    if isinstance(k, G0ListKernel):
+        return
+    z = k.zone  # type: ignore[attr-defined]
+    f = z.nfree
+    slack = z.percpu_items() if z.numa else 0
+    if f > z.cap_hwm + slack:
+        _fail("I-6", f"F={f} > vm.kstack_cache_size {z.cap_hwm}")
+    bmax = z.bucket_max_hwm
+    for d in z.domains:
+        if d.nitems and d.nitems >= bmax:
+            _fail("I-6", f"domain bucket cache holds {d.nitems} >= bucket_max {bmax}")
+
+
+def check_i11(k: Kernel) -> None:
+    """G0: one VM object per constructed stack; G1+: the object count never changes."""
+    if isinstance(k, G0Kernel):
+        if k.c.vm_object_used != len(k.stacks) or len(k.objs) != len(k.stacks):
+            _fail("I-11", f"{k.c.vm_object_used} stack objects for {len(k.stacks)} stacks")
+    else:
+        want = 1 if isinstance(k, G1Kernel) else 2
+        if k.c.vm_object_used != want or k.c.vm_object_req != want:
+            _fail("I-11", f"stack VM objects {k.c.vm_object_used} (req {k.c.vm_object_req}), expected {want}")
+
+
+def check_i12(k: Kernel) -> None:
+    """KVA: G1 kernel arena holds (P+G) pages per stack plus other kva_alloc users; G2 kstack arenas hold
+    20480 B per default stack, busy tags = stacks, size = 10,465,280 B per import."""
+    a = k.arch
+    if isinstance(k, G2Kernel):
+        per_dom = [0] * k.ndomains
+        for st in k.stacks.values():
+            if st.npages == k.P:
+                per_dom[st.domain] += 1
+        slot = a.ptoa(k.P + k.G)
+        for d, arena in enumerate(k.kstack_arena):
+            if arena.inuse != slot * per_dom[d] or arena.busy_tags != per_dom[d]:
+                _fail("I-12", f"kstack arena {d}: inuse {arena.inuse}, busy {arena.busy_tags}, stacks {per_dom[d]}")
+            if arena.size != a.kstack_arena_span * len(arena.spans):
+                _fail("I-12", f"kstack arena {d}: size {arena.size} != {a.kstack_arena_span}·{len(arena.spans)}")
+    elif isinstance(k, G1Kernel):
+        want = sum(a.ptoa(st.npages + k.G) for st in k.stacks.values())
+        want += sum(a.ptoa(p) for p in k.other_kva.values())
+        if k.kernel_arena.inuse != want:
+            _fail("I-12", f"kernel arena inuse {k.kernel_arena.inuse} != stacks+other {want}")
+
+
+def check_i12_fast(k: Kernel) -> None:
+    """I-12 from counts only (the simulator's per-step form)."""
+    a = k.arch
+    if isinstance(k, G2Kernel):
+        slot = a.ptoa(k.P + k.G)
+        n_default = len(k.stacks) - k.alt_stacks
+        inuse = busy = 0
+        for ar in k.kstack_arena:
+            inuse += ar.inuse
+            busy += ar.busy_tags
+        if inuse != slot * n_default or busy != n_default:
+            _fail("I-12", f"kstack arenas inuse {inuse} busy {busy} for {n_default} default stacks")
+    elif isinstance(k, G1Kernel):
+        pages = len(k.stacks) * (k.P + k.G) - k.alt_stacks * k.P + k.alt_pages + k.other_kva_pages
+        if k.kernel_arena.inuse != a.ptoa(pages):
+            _fail("I-12", f"kernel arena inuse {k.kernel_arena.inuse} != {a.ptoa(pages)}")
+
+
+def check_i19(k: Kernel) -> None:
+    if k.generation != "G3":
+        return
+    if k.c.laundry or k.c.inactive or k.c.absent or k.c.v_swappgsout or k.laundry_q:
+        _fail("I-19", "a G3 stack page entered the laundry or went to swap")
+    if any(p.swapped for p in k.procs.values()):
+        _fail("I-19", "a G3 process is swapped out")
+
+
+def check_i20(k: Kernel) -> None:
+    if not isinstance(k, G1Kernel | G2Kernel):
+        return
+    size = k.arch.kstack_object_size
+    for obj in k.stack_objects():
+        if obj.ref != 1 or obj.shadow != 0 or obj.size != size:
+            _fail("I-20", f"{obj.name}: ref {obj.ref} shadow {obj.shadow} size {obj.size:#x} (want 1, 0, {size:#x})")
+        if k.generation != "G3" and obj.type != "sw":
+            _fail("I-20", f"{obj.name} type {obj.type}")
+
+
+def check_counts(k: Kernel) -> None:
+    """The page-queue counters agree with the queues (shared by I-14 and I-16)."""
+    if len(k.laundry_q) != k.c.laundry or len(k.inactive_q) != k.c.inactive:
+        _fail("I-14", f"laundry {k.c.laundry}/{len(k.laundry_q)} inactive {k.c.inactive}/{len(k.inactive_q)}")
+
+
+GLOBAL_CHECKS = {
+    "I-1": check_i1,
+    "I-2": check_i2,
+    "I-6": check_i6,
+    "I-11": check_i11,
+    "I-19": check_i19,
+    "I-20": check_i20,
+}
+
+
+# --- per-stack invariants --------------------------------------------------------------------------------------
+
+
+def check_layout(k: Kernel, st: Stack) -> None:
+    """I-4 for one constructed stack."""
+    a = k.arch
+    lin = a.atop(st.ks - a.vm_min_kernel_address)
+    if isinstance(k, G2Kernel):
+        if st.npages == k.P:
+            slot = k.P + k.G
+            if lin % slot != k.G:
+                _fail("I-4", f"stack {st.ks:#x}: linear page {lin} mod {slot} = {lin % slot}, want {k.G}")
+            if st.pindex != (lin // slot) * k.P:
+                _fail("I-4", f"stack {st.ks:#x}: pindex {st.pindex} != slot {lin // slot} · {k.P}")
+        elif st.pindex != lin:
+            _fail("I-4", f"alt stack {st.ks:#x}: pindex {st.pindex} != linear {lin}")
+    elif isinstance(k, G1Kernel):
+        if st.pindex != lin:
+            _fail("I-4", f"stack {st.ks:#x}: pindex {st.pindex} != atop(ks − VMMIN) {lin}")
+        if k.G and (lin - 1) in k.kobj.pages:
+            _fail("I-4", f"stack {st.ks:#x}: guard pindex {lin - 1} is resident")
+    obj = st.obj
+    for i, s in enumerate(st.pst):
+        if s != ABSENT and obj.pages.get(st.pindex + i) != st.phys[i]:
+            _fail("I-4", f"stack {st.ks:#x} page {i} not at pindex {st.pindex + i}")
+
+
+def check_swapped_out(k: Kernel, st: Stack) -> None:
+    """I-14: after swapout every page is unwired, dirty or laundered, not mapped; the KVA is unchanged."""
+    if not st.swapped:
+        _fail("I-14", f"stack {st.ks:#x} not marked swapped")
+    if k.stacks.get(st.ks) is not st:
+        _fail("I-14", f"stack {st.ks:#x} lost its KVA")
+    for s in st.pst:
+        if s not in (LAUNDRY, INACT, ABSENT):
+            _fail("I-14", f"stack {st.ks:#x} has a wired page after swapout")
+
+
+def check_swapped_in(k: Kernel, st: Stack, domain_before: int) -> None:
+    """I-16: after swapin every page is resident and wired at the same pindex; G2 keeps the domain."""
+    if st.swapped:
+        _fail("I-16", f"stack {st.ks:#x} still swapped")
+    for i, s in enumerate(st.pst):
+        if s not in (RES, RES_DIRTY):
+            _fail("I-16", f"stack {st.ks:#x} page {i} not resident after swapin")
+        if st.obj.pages.get(st.pindex + i) != st.phys[i]:
+            _fail("I-16", f"stack {st.ks:#x} page {i} not in its object")
+    if isinstance(k, G2Kernel) and any(d != domain_before for d in st.pdom):
+        _fail("I-16", f"G2 stack {st.ks:#x} changed domain across a swap")
+
+
+def check_all(k: Kernel) -> list[str]:
+    """Every applicable invariant over the whole state; returns the invariant ids checked."""
+    gen = k.generation
+    done = []
+    for inv, fn in GLOBAL_CHECKS.items():
+        if gen in APPLIES[inv]:
+            fn(k)
+            done.append(inv)
+    if gen in APPLIES["I-12"]:
+        check_i12(k)
+        done.append("I-12")
+    if gen in APPLIES["I-4"]:
+        for st in k.stacks.values():
+            check_layout(k, st)
+        done.append("I-4")
+    check_counts(k)
+    for p in k.procs.values():
+        for td in p.threads:
+            assert td.stack is not None
+            if p.swapped:
+                check_swapped_out(k, td.stack)
+            elif td.stack.swapped:
+                _fail("I-16", f"thread {td.tid} of a resident process has a swapped stack")
+    if gen in APPLIES["I-14"]:
+        done += ["I-14", "I-16"]
+    return done
+
+
+def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The simulator's per-step check, specialised to ``k``'s generation, and a periodic full check.
+
+    The per-step check compares counts kept by independent structures in O(1): the object's page dict (R),
+    the zone's alloc/free counters (U) and its cached-item count (F), the thread table, the arenas' in-use
+    bytes and the vmmeter counters. The full check also recounts F from the buckets and walks every stack.
+    """
+    gen = k.generation
+    c = k.c
+    P = k.P
+    a = k.arch
+    slotb = a.ptoa(k.P + k.G)
+    threads = k.threads
+    stacks = k.stacks
+    size0 = a.kstack_object_size
+
+    def fail(inv: str, msg: str) -> None:
+        raise InvariantViolation(inv, msg)
+
+    if isinstance(k, G2Kernel):
+        zone, kobj, altobj, arenas = k.zone, k.kobj, k.altobj, k.kstack_arena
+        g3 = gen == "G3"
+
+        def check() -> None:
+            u = zone.allocs - zone.frees
+            uf = u + zone.cached
+            if len(kobj.pages) != P * uf - (c.absent - c.absent_alt):
+                fail("I-1", f"R={len(kobj.pages)} != P_k·(U+F)−S with U+F={uf}, S={c.absent - c.absent_alt}")
+            if len(altobj.pages) != k.alt_pages - c.absent_alt:
+                fail("I-1", f"kstack_alt_object R={len(altobj.pages)} != {k.alt_pages - c.absent_alt}")
+            ts = k.thread_structs
+            if ts != u + k.alt_stacks or len(threads) + k.n_zombies + k.n_parked != ts:
+                fail("I-2", f"THREAD.USED {ts} != U {u} + N_alt {k.alt_stacks}")
+            if uf + k.alt_stacks != len(stacks):
+                fail("I-2", f"{len(stacks)} constructed stacks != U+F+N_alt {uf + k.alt_stacks}")
+            if zone.cached > zone.cap_hwm and (
+                zone.cached - zone.in_flight > zone.cap_hwm + (zone.percpu_items() if zone.numa else 0)
+            ):
+                fail("I-6", f"F={zone.cached} > vm.kstack_cache_size {zone.cap_hwm}")
+            if c.vm_object_used != 2 or c.vm_object_req != 2:
+                fail("I-11", f"{c.vm_object_used} stack VM objects (req {c.vm_object_req}), want 2")
+            inuse = busy = 0
+            for ar in arenas:
+                inuse += ar.inuse
+                busy += ar.busy_tags
+            if inuse != slotb * uf or busy != uf:
+                fail("I-12", f"kstack arenas inuse {inuse} busy {busy} for {uf} default stacks")
+            if kobj.ref != 1 or kobj.shadow or kobj.size != size0 or altobj.ref != 1 or altobj.size != size0:
+                fail("I-20", "kstack_object ref/shadow/size changed")
+            if g3 and (c.laundry or c.inactive or c.absent or c.v_swappgsout):
+                fail("I-19", "a G3 stack page entered the laundry")
+
+    elif isinstance(k, G1Kernel):
+        zone, kobj, karena = k.zone, k.kobj, k.kernel_arena
+
+        def check() -> None:
+            u = zone.allocs - zone.frees
+            uf = u + zone.cached
+            if len(kobj.pages) != P * uf + k.alt_pages - c.absent:
+                fail("I-1", f"R={len(kobj.pages)} != P_k·(U+F)+alt−S with U+F={uf}")
+            ts = k.thread_structs
+            if ts != u + k.alt_stacks or len(threads) + k.n_zombies + k.n_parked != ts:
+                fail("I-2", f"THREAD.USED {ts} != U {u} + N_alt {k.alt_stacks}")
+            if uf + k.alt_stacks != len(stacks):
+                fail("I-2", f"{len(stacks)} constructed stacks != U+F+N_alt {uf + k.alt_stacks}")
+            if zone.cached > zone.cap_hwm and (
+                zone.cached - zone.in_flight > zone.cap_hwm + (zone.percpu_items() if zone.numa else 0)
+            ):
+                fail("I-6", f"F={zone.cached} > vm.kstack_cache_size {zone.cap_hwm}")
+            if c.vm_object_used != 1 or c.vm_object_req != 1:
+                fail("I-11", f"{c.vm_object_used} stack VM objects, want 1")
+            pages = uf * (P + k.G) + k.alt_pages + k.alt_stacks * k.G + k.other_kva_pages
+            if karena.inuse != a.ptoa(pages):
+                fail("I-12", f"kernel arena inuse {karena.inuse} != {a.ptoa(pages)}")
+            if kobj.ref != 1 or kobj.shadow or kobj.size != size0 or kobj.type != "sw":
+                fail("I-20", "kstack_object ref/shadow/size/type changed")
+
+    else:
+        g0 = k
+        assert isinstance(g0, G0Kernel)
+        uma = not isinstance(k, G0ListKernel)
+
+        def check() -> None:
+            if c.vm_object_used != len(stacks) or len(g0.objs) != len(stacks):
+                fail("I-11", f"{c.vm_object_used} stack objects for {len(stacks)} stacks")
+            if uma:
+                z = g0.zone  # type: ignore[attr-defined]
+                u = z.allocs - z.frees
+                ts = k.thread_structs
+                if ts != u + k.alt_stacks or len(threads) + k.n_zombies + k.n_parked != ts:
+                    fail("I-2", f"THREAD.USED {ts} != U {u} + N_alt {k.alt_stacks}")
+                if z.cached > z.cap_hwm and z.cached - z.in_flight > z.cap_hwm + (z.percpu_items() if z.numa else 0):
+                    fail("I-6", f"F={z.cached} > vm.kstack_cache_size {z.cap_hwm}")
+
+    def full_check() -> None:
+        if k.has_uma_cache:
+            z = k.zone  # type: ignore[attr-defined]
+            if z.cached != z.nfree + z.in_flight:
+                fail("I-6", f"cached-item count {z.cached} != items in buckets {z.nfree + z.in_flight}")
+        check_all(k)
+
+    return check, full_check
