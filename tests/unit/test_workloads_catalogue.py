@@ -24,7 +24,13 @@ SPEC_WORKLOADS = {"thread-hold", "thread-churn", "fork-churn", "burst-and-idle",
 
 def test_catalogue_has_every_workload_of_the_spec() -> None:
     assert set(CATALOGUE.workloads) == SPEC_WORKLOADS
-    assert set(CATALOGUE.for_guest("linuxtest")) == {"thread-hold", "thread-churn", "fork-churn", "burst-and-idle", "crash"}
+    assert set(CATALOGUE.for_guest("linuxtest")) == {
+        "thread-hold",
+        "thread-churn",
+        "fork-churn",
+        "burst-and-idle",
+        "crash",
+    }
 
 
 def test_unknown_workload_is_a_usage_error_naming_the_known_ones() -> None:
