@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def analyze(args: argparse.Namespace) -> int:
-    from harness.cli.summary import print_summary
+    from harness.report.table import print_summary
     from harness.report.write import write_all
     from harness.run.analysis import analyze as judge_run
     from harness.run.rundir import RunDir

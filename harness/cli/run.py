@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cli.summary import print_summary
+    from harness.report.table import print_summary
     from harness.run.pipeline import RunRequest, execute
     from harness.run.profiles import profile
 

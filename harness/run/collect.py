@@ -171,11 +171,21 @@ def run_workload(
         snapshot(remote, run, profile, name, "after")
         stdout = _read(remote, out)
         run.write_raw(stdout, name, "stdout.txt")
+        fetch_moments(remote, run, profile, rendered)
         run.write_raw(sampler.fetch(), name, "samples.txt")
     rc_text = _read(remote, out + ".rc").strip() if finished else ""
     exit_status = int(rc_text) if rc_text.isdigit() else None
     status = "timeout" if not finished else ("done" if exit_status == 0 else "failed")
     return WorkloadRun(name, status, exit_status, plateau, stdout, time.monotonic() - started)
+
+
+def fetch_moments(remote: Remote, run: RunDir, profile: GuestProfile, rendered: RenderedWorkload) -> None:
+    """Copy the snapshots the script took in the guest (``moments/<moment>/<file>``) to ``raw/<workload>/``."""
+    for moment in rendered.moments:
+        for file in profile.snapshot:
+            path = f"{rendered.workdir}/moments/{moment}/{file}"
+            if remote.run(f"test -f {shlex.quote(path)}").status == 0:
+                run.write_raw(_read(remote, path), rendered.name, moment, file)
 
 
 def require_ok(result: Result, what: str) -> None:

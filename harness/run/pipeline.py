@@ -95,6 +95,7 @@ def _run_workloads(session: GuestSession, run: RunDir, request: RunRequest, cata
             overrides=entry["params"],
             compile_in_guest=guest.compile_in_guest,
             cc=guest.cc,
+            snapshot=guest.snapshot,
         )
         binary = None
         if not guest.compile_in_guest and workload.program:

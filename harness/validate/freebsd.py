@@ -133,12 +133,31 @@ def snapshot_values(files: dict[str, str]) -> dict[str, float]:
     return out
 
 
+#: The snapshot phases; any other phase directory is a moment a workload snapshotted in the guest.
+PHASES = ("before", "plateau", "after")
+#: Moment observables the model states relative to the ``before`` snapshot ("after exit − before").
+DELTA_MOMENTS = frozenset({"kstack_cache.used.after_exit"})
+
+
 def observations(snapshots: dict[str, dict[str, str]], samples: dict[str, list[tuple[float, float]]]) -> Observations:
-    """Observations from snapshots by phase (phase → file → text) and sampled series."""
+    """Observations from snapshots by phase (phase → file → text) and sampled series. A moment snapshot
+    (``after_idle``) gives ``<name>.<moment>`` observed at phase ``after``, the model's naming."""
     obs = Observations()
     for phase, files in snapshots.items():
         for name, value in snapshot_values(files).items():
-            obs.put(name, phase, value)
+            if phase in PHASES:
+                obs.put(name, phase, value)
+    for moment, files in snapshots.items():
+        if moment in PHASES:
+            continue
+        for name, value in snapshot_values(files).items():
+            moment_name = f"{name}.{moment}"
+            if moment_name in DELTA_MOMENTS:
+                before = obs.get(name, "before")
+                if before is None:
+                    continue
+                value -= before
+            obs.put(moment_name, "after", value)
     obs.series.update(samples)
     return obs
 

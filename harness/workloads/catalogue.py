@@ -74,6 +74,7 @@ class RenderedWorkload:
     params: dict[str, ParamValue]
     timeout_seconds: int
     compile_in_guest: bool
+    moments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,12 @@ def render(
     compile_in_guest: bool = True,
     cc: str = "cc",
     console: str = "/dev/console",
+    snapshot: dict[str, str] | None = None,
 ) -> RenderedWorkload:
-    """Render ``workload`` for a guest: the script text and the files that must sit next to it in ``workdir``."""
+    """Render ``workload`` for a guest: the script text and the files that must sit next to it in ``workdir``.
+
+    ``snapshot`` (file name → shell command) is what a workload with moments runs in the guest at each moment,
+    into ``<workdir>/moments/<moment>/<file>``."""
     if guest_os not in workload.guests:
         raise UsageError(
             f"workload {workload.name} does not run on {guest_os} guests",
@@ -208,6 +213,7 @@ def render(
         "params_text": ",".join(f"{k}={v}" for k, v in params.items()),
         "settle_seconds": SETTLE_SECONDS,
         "plateau": workload.plateau,
+        "snapshot": snapshot or {},
         "console": shlex.quote(console),
     }
     env = _environment()
@@ -230,4 +236,5 @@ def render(
         params=params,
         timeout_seconds=workload.timeout_seconds,
         compile_in_guest=compile_in_guest,
+        moments=tuple(workload.extra.get("moments", ())),
     )

@@ -63,3 +63,19 @@ def test_sampler_ticks_become_series() -> None:
     series = freebsd.parse_samples(text)
     assert series["kstack_cache.used"] == [(0.0, 120.0), (1.0, 380.0)]
     assert series["vm.kvm_free"] == [(0.0, 2000.0), (1.0, 1000.0)]
+
+
+def test_moment_snapshots_become_the_models_after_observables() -> None:
+    def zone(used: int, free: int) -> dict[str, str]:
+        return {
+            "vmstat-z.txt": f"kstack_cache:         16384,      0,     {used},      {free},     500,   0,   0,   0\n"
+        }
+
+    obs = freebsd.observations(
+        {"before": zone(120, 8), "after_exit": zone(123, 60), "after_reclaim_drain_cpu": zone(121, 0)}, {}
+    )
+    # "after exit − before" for USED, as the model states it; FREE stays absolute.
+    assert obs.get("kstack_cache.used.after_exit", "after") == 3
+    assert obs.get("kstack_cache.free.after_exit", "after") == 60
+    assert obs.get("kstack_cache.free.after_reclaim_drain_cpu", "after") == 0
+    assert obs.get("kstack_cache.used", "after_exit") is None
