@@ -86,7 +86,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--param", action="append", default=[], metavar="WORKLOAD:NAME=VALUE", help="workload parameter"
     )
     add_model_flag(parser)
-    parser.add_argument("--ddb", action="store_true", help="capture DDB output at the plateau (FreeBSD)")
+    parser.add_argument(
+        "--ddb",
+        action="store_true",
+        help="capture debugger output at the plateau (FreeBSD DDB; kdb on the Linux test guest)",
+    )
     parser.add_argument("--keep-vm", action="store_true", help="keep the VM up after the workloads (Ctrl-C ends)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run directories go (./runs)")
     add_json_flag(parser)
@@ -98,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.run.pipeline import RunRequest, execute
     from harness.run.profiles import profile
 
-    if args.guest == "linuxtest" and (args.kernel or args.patch or args.ddb):
-        raise UsageError("--kernel, --patch and --ddb apply to FreeBSD guests", hint="drop them with --guest linuxtest")
+    if args.guest == "linuxtest" and (args.kernel or args.patch):
+        raise UsageError("--kernel and --patch apply to FreeBSD guests", hint="drop them with --guest linuxtest")
     if args.kernel and args.patch:
         raise UsageError("--kernel and --patch both name the kernel to boot", hint="give one of them")
     if args.kernel and not args.kernel.is_dir():

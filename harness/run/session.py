@@ -49,11 +49,14 @@ def hold_for_user(machine: Machine, key: SSHKey) -> None:
 
 
 @contextlib.contextmanager
-def linuxtest(run: RunDir, profile: GuestProfile, arch: str, *, keep_vm: bool = False) -> Iterator[GuestSession]:
+def linuxtest(
+    run: RunDir, profile: GuestProfile, arch: str, *, keep_vm: bool = False, kdb: bool = False
+) -> Iterator[GuestSession]:
+    """The Debian-built test guest; with ``kdb`` the self-built kernel with Linux kdb (for ``--ddb``)."""
     from harness.guests.linuxtest import builder
     from harness.guests.linuxtest.adapter import LinuxTestGuest
 
-    guest = builder.ensure(arch)
+    guest = builder.ensure(arch, kdb=kdb)
     adapter = LinuxTestGuest()
     vm_dir = run.path / "vm"
     key = SSHKey.generate(vm_dir / "keys")
@@ -73,7 +76,7 @@ def linuxtest(run: RunDir, profile: GuestProfile, arch: str, *, keep_vm: bool = 
             adapter.login(machine.console, profile.boot_timeout)
         with machine.ssh(key, timeout=profile.boot_timeout) as ssh:
             uname = ssh.run("uname -a").output.strip()
-            facts = {"arch": arch, "uname": uname, "guest_key": guest.key}
+            facts = {"arch": arch, "uname": uname, "guest_key": guest.key, "kdb": guest.kdb}
             yield GuestSession(machine, ssh, adapter, profile, key, facts)
             if keep_vm:
                 hold_for_user(machine, key)
@@ -83,7 +86,7 @@ def linuxtest(run: RunDir, profile: GuestProfile, arch: str, *, keep_vm: bool = 
 @contextlib.contextmanager
 def open_session(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False) -> Iterator[GuestSession]:
     if profile.name == "linuxtest":
-        with linuxtest(run, profile, request.arch, keep_vm=keep_vm) as session:
+        with linuxtest(run, profile, request.arch, keep_vm=keep_vm, kdb=request.ddb) as session:
             yield session
     elif profile.name == "freebsd":
         from harness.run import freebsd_session

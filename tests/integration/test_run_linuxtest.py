@@ -93,3 +93,25 @@ def test_a_panic_during_a_workload_exits_3_with_its_title(tmp_path: Path) -> Non
     assert any(v.workload == "thread-hold" and v.status is Status.PASS for v in outcome.result.verdicts)
     # Offline analysis of the stored run still says "crashed".
     assert main(["analyze", str(outcome.run.path)]) == 3
+
+
+@pytest.mark.kdb
+def test_ddb_capture_at_the_plateau_with_linux_kdb(tmp_path: Path) -> None:
+    """--ddb on the test guest: the self-built kdb kernel (built once and cached, several minutes) is entered at
+    the plateau, `ps` and `btp` of sampled workload threads are kept, the kernel resumes and the checks pass."""
+    _need("amd64")
+    request = _request("amd64", tmp_path, ["thread-hold"])
+    request.ddb = True
+    outcome = execute(request)
+    assert int(outcome.result.exit_code) == 0, outcome.result.error
+    ddb_dir = outcome.run.path / "raw" / "thread-hold" / "ddb"
+    ps = (ddb_dir / "00-ps.txt").read_text()
+    assert "thread_hold" in ps  # the workload's threads were alive in the debugger
+    backtraces = sorted(ddb_dir.glob("*-btp_*.txt"))
+    assert backtraces
+    for trace in backtraces:
+        # Each sampled thread is one of the held ones: asleep on the pthread condition variable (a futex).
+        text = trace.read_text()
+        assert "Stack traceback for pid" in text and "futex_wait" in text
+    # After `go` the workload went on to its end, and its after snapshot was taken.
+    assert (outcome.run.path / "raw" / "thread-hold" / "after" / "snapshot.txt").is_file()

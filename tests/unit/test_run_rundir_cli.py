@@ -91,7 +91,7 @@ def test_param_and_model_options_parse() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--guest", "linuxtest", "--ddb"], "apply to FreeBSD guests"),
+        (["run", "--guest", "linuxtest", "--patch", "kstack-object"], "apply to FreeBSD guests"),
         (["run", "--kernel", "/nonexistent-kernel-dir"], "is not a directory"),
         (["run", "--kernel", ".", "--patch", "kstack-object"], "both name the kernel"),
         (["run", "--guest", "linuxtest", "--workload", "nope"], "unknown workload"),
