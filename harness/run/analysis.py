@@ -86,6 +86,10 @@ def analyze(run: RunDir, *, offline: bool = False, model_overrides: dict[str, An
         error=meta.get("error"),
         metadata={k: meta[k] for k in ("kernel", "patch", "argv", "model") if k in meta},
     )
+    for entry in workloads:
+        if entry.get("status") not in (None, "done", "pending"):
+            code = entry.get("exit_status")
+            result.notes.append(f"workload {entry['name']}: {entry['status']}" + (f" (exit {code})" if code else ""))
     with step("analyze", run=run.run_id, guest=guest):
         result.crash = _crash_from(meta, run.console_text(), guest)
         if guest == "linuxtest":

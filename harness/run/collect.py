@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from harness.errors import InfraError, SSHError
@@ -165,7 +165,9 @@ def run_workload(
             remote.run(f"touch {shlex.quote(rendered.release_path)}")
         finished = _wait_for_file(remote, out + ".rc", rendered.timeout_seconds, "workload end")
         if not finished:
-            remote.run(f"kill $(cat {shlex.quote(out + '.pid')}) 2>/dev/null; true")
+            # The shell, then the program it started (killall is in FreeBSD's base and in busybox).
+            binary = shlex.quote(PurePosixPath(rendered.binary).name)
+            remote.run(f"kill $(cat {shlex.quote(out + '.pid')}) 2>/dev/null; killall -9 {binary} 2>/dev/null; true")
         time.sleep(profile.settle_seconds)
         sampler.stop()
         snapshot(remote, run, profile, name, "after")
