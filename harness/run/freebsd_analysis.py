@@ -18,6 +18,7 @@ from harness.model.prediction import Prediction
 from harness.parse.sysctl import parse_sysctl
 from harness.run.rundir import RunDir
 from harness.validate import freebsd
+from harness.validate.observed import Observations
 from harness.validate.verdicts import Verdict, judge
 
 FINGERPRINT = "fingerprint"
@@ -91,6 +92,22 @@ def predictions_for(generation: str, arch: ArchConstants, name: str, params: Wor
     return predict(generation, arch, name, params)
 
 
+def _add_ddb(run: RunDir, name: str, obs: Observations) -> None:
+    """DDB captures of the plateau (``raw/<workload>/ddb/NN-<slug>.txt`` plus the commands in transcript order)."""
+    transcript = run.read_raw(name, "ddb", "transcript.txt")
+    if not transcript:
+        return
+    captures: dict[str, str] = {}
+    for block in transcript.split("db> ")[1:]:
+        command, _, output = block.partition("\n")
+        captures[command.strip()] = output
+    values = freebsd.ddb_values(
+        captures, obs.get("kern.kstack_pages", "plateau"), obs.get("kstack_cache.used_plus_free", "plateau")
+    )
+    for key, value in values.items():
+        obs.put(key, "plateau", value, source=f"raw/{name}/ddb/transcript.txt")
+
+
 def analyze(run: RunDir, meta: dict[str, Any], overrides: dict[str, Any]) -> FreeBSDAnalysis:
     try:
         generation, reason = _generation(run, meta)
@@ -105,6 +122,7 @@ def analyze(run: RunDir, meta: dict[str, Any], overrides: dict[str, Any]) -> Fre
             continue
         snapshots = {phase: _snapshot_files(run, name, phase) for phase in phases}
         obs = freebsd.observations(snapshots, freebsd.parse_samples(run.read_raw(name, "samples.txt") or ""))
+        _add_ddb(run, name, obs)
         run.write_parsed({"values": obs.values, "series": obs.series}, name, "observations.json")
         result.series.update({f"{name}: {k}": v for k, v in obs.series.items()})
         if generation is None or name not in WORKLOADS:

@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.errors import ParseError
+from harness.parse.ddb_vm import parse_show_object, parse_show_vmem
 from harness.parse.procstat import parse_swapinfo
 from harness.parse.sysctl import parse_sysctl
+from harness.parse.text import nonblank_lines
 from harness.parse.vmstat import parse_vmstat_o, parse_vmstat_s, parse_vmstat_z
 from harness.validate.observed import Observations
 
@@ -194,3 +196,31 @@ def parse_samples(text: str) -> dict[str, list[tuple[float, float]]]:
             if name.startswith(wanted) and not name.startswith("kstack_cache.fail"):
                 series.setdefault(name, []).append((stamp - start, value))
     return series
+
+
+def ddb_values(captures: dict[str, str], kstack_pages: float | None, cache_stacks: float | None) -> dict[str, float]:
+    """Observables of the DDB capture at the plateau (command → output): ``show object *kstack_object`` gives the
+    object's size, residency, references and shadows; ``show all vmem`` the G2+ per-domain ``kstack arena``s,
+    compared with the cache as the model states it (``(P_k+1)·4096`` bytes and one busy tag per stack)."""
+    out: dict[str, float] = {}
+    shown = captures.get("show object *kstack_object")
+    if shown:
+        objects = parse_show_object(nonblank_lines(shown))
+        if objects:
+            obj = objects[0]
+            out.update(
+                {
+                    "kstack_object.size_pages": float(obj.size_pages),
+                    "kstack_object.resident_pages": float(obj.resident),
+                    "kstack_object.ref": float(obj.ref_count),
+                    "kstack_object.shadow": float(obj.shadow_count),
+                }
+            )
+    vmem = captures.get("show all vmem")
+    if vmem and kstack_pages is not None and cache_stacks is not None:
+        arenas = [a for a in parse_show_vmem(nonblank_lines(vmem)) if a.name == "kstack arena"]
+        if arenas:
+            slot_bytes = (kstack_pages + 1) * 4096
+            out["vmem.kstack_arena.inuse_minus_cache"] = sum(a.inuse for a in arenas) - slot_bytes * cache_stacks
+            out["vmem.kstack_arena.busy_tags_minus_cache"] = sum(a.busy_tags for a in arenas) - cache_stacks
+    return out

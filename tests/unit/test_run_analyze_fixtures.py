@@ -124,3 +124,32 @@ def test_a_workload_that_ended_before_the_panic_is_not_blamed(freebsd_fixtures: 
 def test_analyze_refuses_a_directory_that_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(tmp_path)]) == 2
     assert "is not a run directory" in capsys.readouterr().err
+
+
+def test_ddb_capture_at_the_plateau_feeds_the_object_and_vmem_checks(run_12_1: RunDir) -> None:
+    """The DDB transcript the run keeps (kstack-model-spec §4.5 formats) becomes plateau observations."""
+    run_12_1.write_raw(
+        "db> show object *kstack_object\n"
+        "Object 0xfffff80003a05c00: type=1, size=0x1fffffff, res=520, ref=1, flags=0x1200 ruid 0 charge 0\n"
+        "  sref=0, backing_object(0)=(0)+0x0\n"
+        "db> show all vmem\n"
+        "vmem 0xfffff80003000000 'kstack arena'\n\tquantum:\t4096\n\tsize:\t10465280\n\tinuse:\t2621440\n"
+        "\tfree:\t7843840\n\tbusy tags:\t128\n\tfree tags:\t1\n",
+        "thread-hold",
+        "ddb",
+        "transcript.txt",
+    )
+    run_12_1.write_raw(
+        "kstack_cache:         16384,      0,     120,      8,     500,   0,   0,   0\n",
+        "thread-hold",
+        "plateau",
+        "vmstat-z.txt",
+    )
+    run_12_1.write_raw("kern.kstack_pages: 4\n", "thread-hold", "plateau", "sysctl.txt")
+    analyze(run_12_1, offline=True)
+    values = json.loads((run_12_1.path / "parsed" / "thread-hold" / "observations.json").read_text())["values"]
+    assert values["kstack_object.size_pages"] == {"plateau": 0x1FFFFFFF}
+    assert values["kstack_object.ref"] == {"plateau": 1}
+    # 128 cached-or-used stacks, 20 KiB (4 pages + guard) and one busy tag each: exactly what the arena holds.
+    assert values["vmem.kstack_arena.inuse_minus_cache"] == {"plateau": 2621440 - 5 * 4096 * 128}
+    assert values["vmem.kstack_arena.busy_tags_minus_cache"] == {"plateau": 0}
