@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import GuestCrashed, InfraError, UsageError
+from harness.errors import GuestCrashed, HarnessError, UsageError
 from harness.report.results import RunResult
 from harness.report.write import write_all
 from harness.run import collect, ddb
@@ -171,9 +171,10 @@ def execute(request: RunRequest) -> RunOutcome:
                 _run_workloads(session, run, request, catalogue)
         except GuestCrashed as exc:
             _record_crash(run, exc)
-        except InfraError as exc:
+        except HarnessError as exc:
+            # Infrastructure (or a usage problem found only in the guest, e.g. --ddb on a kernel without DDB).
+            # A crash may be what broke SSH: the analysis reads the console log and says so.
             run.update_metadata(error=exc.one_line())
-            # A crash may be what broke SSH: the console tells.
         except KeyboardInterrupt:
             run.update_metadata(status="interrupted", error="interrupted by the user")
             raise
