@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from harness.errors import UsageError, VMError
+from harness.errors import HarnessError, UsageError, VMError
 from harness.guests.base import DebuggerDialect, EntryKind, EntryMethod
 from harness.steps import step
 from harness.vm.console import Console
@@ -123,9 +123,12 @@ class Debugger:
         self.enter(method, timeout)
         try:
             yield self
-        finally:
-            if self.active:
+        except BaseException:
+            # Try to leave the kernel running, but report the original failure, not a failed resume.
+            with contextlib.suppress(HarnessError):
                 self.resume(timeout)
+            raise
+        self.resume(timeout)
 
 
 def _without_echo(text: str) -> str:

@@ -8,7 +8,8 @@
 
 Launch failures raise ``VMLaunchFailure`` with the command line, exit code, stderr and the last console lines.
 Shutdown escalates: guest poweroff command → QMP ``system_powerdown`` → QMP ``quit`` → SIGKILL. QEMU also gets
-SIGKILL from the kernel if the harness process dies (``PR_SET_PDEATHSIG``), and at interpreter exit.
+SIGKILL from the kernel if the harness process dies (``PR_SET_PDEATHSIG``; strictly, when the thread that
+launched it ends, so launch a Machine from a thread that outlives it), and at interpreter exit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -69,8 +71,17 @@ class ShutdownHow(enum.Enum):
     KILL = "SIGKILL"
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+def _die_with_parent_hook() -> Callable[[], None]:
+    """A preexec_fn asking the kernel to SIGKILL QEMU when the thread that started it dies (Linux).
+
+    libc is loaded here, in the parent: loading it between fork and exec could deadlock on the loader lock.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def hook() -> None:  # pragma: no cover - runs in the child between fork and exec
+        libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+
+    return hook
 
 
 class Machine:
@@ -180,7 +191,7 @@ class Machine:
                 stdin=subprocess.DEVNULL,
                 stdout=stderr,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent_hook(),
             )
         self.launched_at = time.monotonic()
         atexit.register(self.kill)
