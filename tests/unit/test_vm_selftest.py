@@ -1,0 +1,31 @@
+"""`harness selftest` on a host that lacks QEMU: a failed row naming the binary, no boot, exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main as cli_main
+from harness.settings import PROJECT_ROOT
+
+
+def test_missing_qemu_fails_the_host_checks_and_skips_the_guest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configs = tmp_path / "vm_configs"
+    configs.mkdir()
+    real = (PROJECT_ROOT / "vm_configs" / "linuxtest-amd64.toml").read_text()
+    (configs / "linuxtest-amd64.toml").write_text(real.replace("qemu-system-x86_64", "qemu-system-nonexistent"))
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
+    assert cli_main.main(["selftest", "--arch", "amd64", "--json"]) == 2
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["checks"]}
+    assert rows["qemu binary"]["status"] == "fail"
+    assert "qemu-system-nonexistent not found" in rows["qemu binary"]["detail"]
+    assert rows["boot test guest"] == {
+        "name": "boot test guest",
+        "status": "skip",
+        "detail": "host checks failed",
+        "seconds": 0.0,
+    }
