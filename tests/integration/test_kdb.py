@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -97,7 +96,7 @@ def test_panic_enters_kdb_and_is_reported_as_panic(kdb_guest: BootedGuest) -> No
         console.expect(kdb_guest.adapter.debugger.prompt, timeout=30)
 
 
-def test_kdb_log_is_timestamped(kdb_guest: BootedGuest, tmp_path: Path) -> None:
+def test_kdb_log_is_timestamped(kdb_guest: BootedGuest) -> None:
     log = kdb_guest.vm.console.log
     assert log is not None
     lines = log.read_text().splitlines()
