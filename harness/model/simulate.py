@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from harness.model.arch import ArchConstants
 from harness.model.generations import canonical, make_kernel
@@ -33,6 +35,9 @@ EVENTS: tuple[tuple[str, float], ...] = (
     ("alt_thread", 0.5),
     ("lowmem", 0.1),
 )
+
+#: The full invariant walk runs after every this many steps; the event mix is drawn in batches of this size.
+FULL_CHECK_EVERY = 4096
 
 
 @dataclass
@@ -98,21 +103,23 @@ def simulate(
         for i, name in enumerate(names):
             if name in ("swapout", "swapin", "launder", "pagedaemon_free"):
                 weights[i] = 0.0
-    counts = [0] * len(names)
+    # Passing cumulative weights makes random.choices draw exactly what it draws from ``weights`` (it accumulates
+    # them first) without redoing that per batch; the ids are indices into EVENTS.
+    cum_weights = list(accumulate(weights))
+    event_ids = range(len(names))
+    counts: Counter[int] = Counter()
     ncpu = k.ncpu
     ndom = k.ndomains
     procs = _Picker()  # live processes
     zombies_p = _Picker()  # exited, not yet reaped
     swapped = _Picker()
     extra = _Picker()  # non-first threads of live processes
-    owner: dict[int, int] = {}
     kva: list[int] = []
     pressure = [False] * ndom
 
     inv = [i for i, gens in APPLIES.items() if gen in gens]
     c4 = "I-4" in inv
     c = k.c
-    checks = 0
     peak = 0
 
     pid0 = k.fork(0)
@@ -120,42 +127,49 @@ def simulate(
     procs.add(pid0)
 
     stacks = k.stacks
+    threads = k.threads
+    # Bound once: thread_create and thread_exit are over half of all events.
+    extra_items = extra.items
+    procs_items = procs.items
+    thread_create, thread_exit = k.thread_create, k.thread_exit
 
     def new_thread(pid: int, cpu: int, pages: int) -> None:
         created = c.created
-        tid = k.thread_create(pid, cpu, pages)
+        tid = thread_create(pid, cpu, pages)
         if tid is not None:
             extra.add(tid)
-            owner[tid] = pid
             if c4 and c.created != created:  # a stack was built: check its layout (cached ones were checked)
-                st = k.threads[tid].stack
+                st = threads[tid].stack
                 assert st is not None
                 check_layout(k, st)
 
     check, full_check = make_checker(k)
 
-    batch = 4096
     t0 = time.perf_counter()
     done = 0
     while done < events:
-        n = min(batch, events - done)
-        for ev in rng.choices(range(len(names)), weights, k=n):
+        n = min(FULL_CHECK_EVERY, events - done)
+        evs = rng.choices(event_ids, cum_weights=cum_weights, k=n)
+        for ev in evs:
             cpu = int(rand() * ncpu)
             if ev == 0:  # thread_create
-                if len(k.threads) >= max_threads and len(extra):
+                if len(threads) >= max_threads and extra_items:
                     ev = 1
-                elif procs.items:
-                    new_thread(procs.pick(rand()), cpu, 0)
+                    counts[0] -= 1  # counted as the thread_exit it turns into
+                    counts[1] += 1
+                elif procs_items:
+                    new_thread(procs_items[int(rand() * len(procs_items))], cpu, 0)
+                    if len(stacks) > peak:  # only creations add stacks: the peak is updated where they happen
+                        peak = len(stacks)
             if ev == 1:  # thread_exit
-                if len(extra):
-                    tid = extra.pick(rand())
+                if extra_items:
+                    tid = extra_items[int(rand() * len(extra_items))]
                     extra.remove(tid)
-                    del owner[tid]
-                    k.thread_exit(tid)
+                    thread_exit(tid)
             elif ev == 2:
                 k.reap(int(rand() * ndom), cpu)
             elif ev == 3:
-                if len(k.threads) < max_threads:
+                if len(threads) < max_threads:
                     created = c.created
                     pid = k.fork(cpu)
                     if pid is not None:
@@ -164,6 +178,8 @@ def simulate(
                             st = k.procs[pid].threads[0].stack
                             assert st is not None
                             check_layout(k, st)
+                    if len(stacks) > peak:
+                        peak = len(stacks)
             elif ev == 4:
                 if len(procs) > 1:
                     pid = procs.pick(rand())
@@ -172,7 +188,6 @@ def simulate(
                         swapped.remove(pid)
                     for td in k.procs[pid].threads[1:]:
                         extra.remove(td.tid)
-                        del owner[td.tid]
                     k.proc_exit(pid, cpu)
                     zombies_p.add(pid)
             elif ev == 5:
@@ -220,19 +235,17 @@ def simulate(
                     if addr is not None:
                         kva.append(addr)
             elif ev == 15:
-                if procs.items and len(k.threads) < max_threads:
-                    new_thread(procs.pick(rand()), cpu, k.P + 2)
+                if procs_items and len(threads) < max_threads:
+                    new_thread(procs_items[int(rand() * len(procs_items))], cpu, k.P + 2)
+                    if len(stacks) > peak:
+                        peak = len(stacks)
             elif ev == 16:
                 k.lowmem()
-            counts[ev] += 1
             check()
-            checks += 1
-            live = len(stacks)
-            if live > peak:
-                peak = live
-            if not checks & 4095:
-                full_check()
+        counts.update(evs)
         done += n
+        if n == FULL_CHECK_EVERY:  # every 4096th step, as the batches are that long
+            full_check()
     seconds = time.perf_counter() - t0
     return SimResult(
         generation=gen,
@@ -244,8 +257,8 @@ def simulate(
         peak_live_stacks=peak,
         final_live_stacks=len(k.stacks),
         invariants=inv,
-        checks=checks,
-        event_counts={names[i]: counts[i] for i in range(len(names)) if counts[i]},
+        checks=done,
+        event_counts={names[i]: counts[i] for i in event_ids if counts[i]},
         counters={
             "stacks_created": c.created,
             "stacks_destroyed": c.destroyed,

@@ -79,7 +79,7 @@ class Vmem:
         self._nonempty = 0
         self._free: dict[int, int] = {}  # start -> size
         self._free_end: dict[int, int] = {}  # end -> start
-        self._busy: dict[int, int] = {}  # start -> size
+        self.busy: dict[int, int] = {}  # start -> size of each busy tag
         self.spans: dict[int, int] = {}  # start -> size
         self._span_ends: dict[int, int] = {}  # end -> start
         self.size = 0  # vm_size: bytes of all spans
@@ -150,7 +150,7 @@ class Vmem:
         end = addr + size
         if end < start + seg:
             self._insfree(end, start + seg - end)
-        self._busy[addr] = size
+        self.busy[addr] = size
         self.inuse += size
 
     def _import(self, size: int, align: int) -> bool:
@@ -167,7 +167,7 @@ class Vmem:
 
     def free(self, addr: int) -> None:
         """``vmem_free``: coalesce with free neighbours in the same span; release a wholly free span."""
-        size = self._busy.pop(addr)
+        size = self.busy.pop(addr)
         self.inuse -= size
         start, end = addr, addr + size
         if start not in self.spans:
@@ -190,7 +190,7 @@ class Vmem:
 
     @property
     def busy_tags(self) -> int:
-        return len(self._busy)
+        return len(self.busy)
 
     @property
     def free_tags(self) -> int:
@@ -201,13 +201,13 @@ class Vmem:
         return self.size - self.inuse
 
     def busy_size(self, addr: int) -> int | None:
-        return self._busy.get(addr)
+        return self.busy.get(addr)
 
     def order_table(self) -> list[tuple[int, int, int, int]]:
         """Per order: (order size, busy count, order size, free count), as ``show vmem`` prints."""
         busy = [0] * (VMEM_MAXORDER + 1)
         free = [0] * (VMEM_MAXORDER + 1)
-        for sz in self._busy.values():
+        for sz in self.busy.values():
             busy[size2order(sz >> self.qshift)] += 1
         for sz in self._free.values():
             free[size2order(sz >> self.qshift)] += 1

@@ -1,0 +1,157 @@
+"""The simulator's checkers catch a broken model: each fault below breaks exactly one invariant, and the per-step
+check (or, for I-4, the periodic full walk) must name it. A checker made cheaper must still fail these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from harness.model import simulate as simulate_mod
+from harness.model.arch import ArchConstants
+from harness.model.g0_common import G0Kernel
+from harness.model.g1 import G1Kernel
+from harness.model.g2 import G2Kernel
+from harness.model.generations import GENERATIONS, make_kernel
+from harness.model.invariants import InvariantViolation, make_checker
+from harness.model.kernel import Kernel, ModelParams
+from harness.model.simulate import FULL_CHECK_EVERY, simulate
+from harness.model.uma_backend import UmaCacheKernel
+
+
+def _busy_kernel(generation: str, ncpu: int = 2, ndomains: int = 1) -> Kernel:
+    """A kernel with live, zombie-reaped (cached), alt-size and parked stacks."""
+    k = make_kernel(
+        generation,
+        ArchConstants.load("amd64", ncpu=ncpu, ndomains=ndomains),
+        ModelParams(phys_pages_per_domain=1 << 14, swap_pages=1 << 14),
+    )
+    pid = k.fork(0)
+    assert pid is not None
+    tids = [k.thread_create(pid, i % ncpu) for i in range(40)]
+    k.thread_create(pid, 0, k.P + 2)
+    for tid in tids[:25]:
+        assert tid is not None
+        k.thread_exit(tid)
+    k.reap()
+    other = k.fork(1 % ncpu)
+    assert other is not None
+    k.proc_exit(other)
+    k.proc_reap(other)
+    return k
+
+
+def _drop_page(k: Kernel) -> None:
+    assert isinstance(k, G1Kernel | G2Kernel)
+    k.kobj.pages.popitem()
+
+
+def _thread_struct_leak(k: Kernel) -> None:
+    k.thread_structs += 1
+
+
+def _cache_over_limit(k: Kernel) -> None:
+    assert isinstance(k, UmaCacheKernel) and k.zone.cached > 0
+    k.zone.cap_hwm = k.zone.cached - 1
+
+
+def _object_leak(k: Kernel) -> None:
+    if isinstance(k, G0Kernel):
+        k.objs.popitem()
+    else:
+        k.c.vm_object_req += 1
+
+
+def _kva_leak(k: Kernel) -> None:
+    if isinstance(k, G2Kernel):
+        k.kstack_arena[0].busy[1 << 12] = 1 << 12  # a busy tag no stack owns
+    else:
+        k.kernel_arena.inuse += k.arch.page_size
+
+
+def _object_shadowed(k: Kernel) -> None:
+    assert isinstance(k, G1Kernel | G2Kernel)
+    k.kobj.shadow += 1
+
+
+def _g3_laundry(k: Kernel) -> None:
+    k.c.laundry += 1
+
+
+FAULTS: list[tuple[str, Callable[[Kernel], None], tuple[str, ...]]] = [
+    ("I-1", _drop_page, ("G1", "G2", "G3")),
+    ("I-2", _thread_struct_leak, ("G0-uma", "G1", "G2", "G3")),
+    ("I-6", _cache_over_limit, ("G0-uma", "G1", "G2", "G3")),
+    ("I-11", _object_leak, ("G0-list", "G0-uma", "G1", "G2", "G3")),
+    ("I-12", _kva_leak, ("G1", "G2", "G3")),
+    ("I-20", _object_shadowed, ("G1", "G2", "G3")),
+    ("I-19", _g3_laundry, ("G3",)),
+]
+CASES = [(inv, fault, gen) for inv, fault, gens in FAULTS for gen in gens]
+
+
+@pytest.mark.parametrize(("invariant", "fault", "generation"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_per_step_check_names_the_broken_invariant(
+    invariant: str, fault: Callable[[Kernel], None], generation: str
+) -> None:
+    k = _busy_kernel(generation)
+    check, full_check = make_checker(k)
+    check()
+    full_check()
+    fault(k)
+    with pytest.raises(InvariantViolation) as info:
+        check()
+    assert info.value.invariant == invariant
+
+
+@pytest.mark.parametrize("generation", ["G1", "G2", "G3"])
+@pytest.mark.parametrize("topology", [(2, 1), (4, 2)])
+def test_full_walk_catches_a_misplaced_stack(generation: str, topology: tuple[int, int]) -> None:
+    k = _busy_kernel(generation, *topology)
+    check, full_check = make_checker(k)
+    st = next(iter(k.stacks.values()))
+    st.pindex += 1  # counts still agree: only the per-stack walk (I-4) can see it
+    check()
+    with pytest.raises(InvariantViolation) as info:
+        full_check()
+    assert info.value.invariant == "I-4"
+
+
+@pytest.mark.parametrize("generation", ["G1", "G2", "G3"])
+def test_full_walk_catches_a_page_at_the_wrong_frame(generation: str) -> None:
+    k = _busy_kernel(generation)
+    check, full_check = make_checker(k)
+    st = next(iter(k.stacks.values()))
+    k.stacks[st.ks].obj.pages[st.pindex + 1] += 1  # same page count, wrong physical frame
+    check()
+    with pytest.raises(InvariantViolation) as info:
+        full_check()
+    assert info.value.invariant == "I-4"
+
+
+@pytest.mark.parametrize("generation", list(GENERATIONS))
+def test_simulate_stops_at_the_step_a_model_bug_breaks_an_invariant(
+    generation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel whose reap forgets one thread struct: the per-step check fails long before the first full walk."""
+    base = GENERATIONS[generation]
+
+    class LeakyReap(base):  # type: ignore[valid-type,misc]
+        def reap(self, domain: int | None = None, cpu: int | None = None) -> int:
+            n: int = super().reap(domain, cpu)
+            if n:
+                self.thread_structs += 1
+                self.c.vm_object_used += 1  # G0-list has no THREAD count check: break I-11 too
+            return n
+
+    monkeypatch.setattr(simulate_mod, "make_kernel", lambda gen, arch, params: LeakyReap(arch, params))
+    with pytest.raises(InvariantViolation) as info:
+        simulate(generation, ArchConstants.load("amd64", ncpu=2), FULL_CHECK_EVERY - 1, seed=3)
+    assert info.value.invariant in ("I-1", "I-2", "I-11")
+
+
+@pytest.mark.parametrize("generation", list(GENERATIONS))
+def test_simulate_a_healthy_model_passes_every_check(generation: str) -> None:
+    result = simulate(generation, ArchConstants.load("amd64", ncpu=2, ndomains=2), 2 * FULL_CHECK_EVERY + 5, seed=5)
+    assert result.checks == 2 * FULL_CHECK_EVERY + 5
+    assert sum(result.event_counts.values()) == result.checks
