@@ -162,6 +162,8 @@ def run_workload(
                 for action in at_plateau or []:
                     if callable(action):
                         action()
+                # Hold the plateau long enough for the 1 s sampler to record it in the time series.
+                time.sleep(profile.plateau_dwell_seconds)
             remote.run(f"touch {shlex.quote(rendered.release_path)}")
         finished = _wait_for_file(remote, out + ".rc", rendered.timeout_seconds, "workload end")
         if not finished:

@@ -26,6 +26,7 @@ class GuestProfile:
     compile_in_guest: bool
     default_workloads: tuple[str, ...]
     settle_seconds: float
+    plateau_dwell_seconds: float
     boot_timeout: float
     snapshot: dict[str, str]
     sampler: str
@@ -52,6 +53,7 @@ def _profile(name: str, entry: dict[str, Any]) -> GuestProfile:
         compile_in_guest=bool(entry["compile_in_guest"]),
         default_workloads=tuple(entry["default_workloads"]),
         settle_seconds=float(entry["settle_seconds"]),
+        plateau_dwell_seconds=float(entry.get("plateau_dwell_seconds", 0.0)),
         boot_timeout=float(entry["boot_timeout"]),
         snapshot=dict(entry["snapshot"]),
         sampler=str(entry["sampler"]["command"]),
