@@ -4,6 +4,7 @@ guest panic during a workload ending the run with exit 3."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -64,6 +65,10 @@ def test_run_passes_with_a_real_model_check(passing_run: RunOutcome) -> None:
     for name in ("metadata.json", "reproducer.sh", "guest.console.log", "results.json", "junit.xml", "report.html"):
         assert (run_dir / name).is_file(), name
     assert (run_dir / "raw" / "thread-hold" / "plateau" / "snapshot.txt").is_file()
+    # The 1 s sampler saw the plateau: the held threads' stacks are in the time series, not only in the snapshot.
+    samples = (run_dir / "raw" / "thread-hold" / "samples.txt").read_text().split()
+    sampled = [int(v) for k, v in itertools.pairwise(samples) if k == "nr_kernel_stack"]
+    assert max(sampled) >= THREADS * 16, sampled
     assert json.loads((run_dir / "results.json").read_text())["outcome"] == "passed"
     xmlschema.XMLSchema(junit.schema_path()).validate(run_dir / "junit.xml")
     console = (run_dir / "guest.console.log").read_text()
