@@ -6,15 +6,18 @@ during SSH (which ends the guest).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from conftest import kdb_arches
 
 from harness.errors import KernelPanic, UnexpectedDebugger
+from harness.guests.base import EntryKind, EntryMethod
 from harness.guests.linuxtest.boot import BootedGuest, booted
 
 if TYPE_CHECKING:
@@ -103,3 +106,18 @@ def test_kdb_log_is_timestamped(kdb_guest: BootedGuest) -> None:
     assert lines[0].startswith("# ")
     stamped = [line for line in lines[1:] if line.startswith("[")]
     assert stamped and all(line[1:10].strip().replace(".", "").isdigit() for line in stamped[:20])
+
+
+def test_qmp_nmi_reaches_the_kernel(tmp_path: Path, qemu_registry: QemuRegistry) -> None:
+    """The NMI entry path (QMP inject-nmi, amd64). Linux turns an unknown NMI into a panic only with
+    `unknown_nmi_panic`, and kdb then takes over: the driver reports that panic rather than a clean entry."""
+    with booted("amd64", tmp_path, kdb=True, append="unknown_nmi_panic") as guest:
+        db = guest.debugger()
+        with pytest.raises(KernelPanic) as caught:
+            db.enter(EntryMethod(EntryKind.QMP_NMI), timeout=30)
+        assert "NMI: Not continuing" in caught.value.message
+        assert not db.active
+        # The panic report was raised when kdb's prompt had arrived: the console shows the hand-over.
+        tail = "\n".join(guest.vm.console.last_lines(5))
+        assert "due to NonMaskable Interrupt" in tail
+        assert re.search(guest.adapter.debugger.prompt, tail)
