@@ -13,7 +13,8 @@ Every pattern is a compiled ``re.Pattern[str]`` meant to be applied with ``.sear
   %ld ]``, ``Stopped at``), sys/ddb/db_command.c / db_output.c (``db> ``, ``--More--``).
 
 The FreeBSD guest adapter imports :data:`CRASH_PATTERNS` and :data:`DEBUGGER_PATTERNS` as the console watcher's
-"death strings"; nothing else in the harness may redefine them.
+"death strings", and the ``STREAM_*`` patterns (loader, login, reboot, DDB prompt and pager) to wait on the raw
+console stream; nothing else in the harness may redefine them.
 """
 
 from __future__ import annotations
@@ -124,6 +125,36 @@ DB_PROMPT = re.compile(r"^db>(?: (?P<command>.*))?$")
 
 #: The DDB pager prompt, ``--More--`` followed by a lone CR (db_output.c db_pager); cleaning puts it on its own line.
 MORE_PROMPT = re.compile(r"^--More--")
+
+
+# --- the same milestones in the raw console stream -------------------------------------------------------------
+# The guest adapter and the debugger driver wait for these with pexpect on the unread, uncleaned console text (no
+# re.MULTILINE): a prompt is the last thing printed and no line end follows it. They are plain regex strings because
+# that is what pexpect and harness.guests.base.DebuggerDialect take.
+
+#: The Lua menu's countdown (same text as :data:`LOADER_AUTOBOOT`).
+STREAM_LOADER_AUTOBOOT = r"Autoboot in \d+ seconds"
+#: The countdown without a menu (same text as :data:`LOADER_HIT_ENTER`).
+STREAM_LOADER_HIT_ENTER = r"Hit \[Enter\] to boot immediately"
+#: The loader's ``OK `` prompt at the start of a line, waiting for input.
+STREAM_LOADER_OK = r"(?:^|\n)OK $"
+#: getty's ``login: `` at the start of a line (same text as :data:`LOGIN_PROMPT`).
+STREAM_LOGIN = r"(?:^|\n)login: "
+#: login(1) asking for a password, and refusing one.
+STREAM_PASSWORD = r"Password:"
+STREAM_LOGIN_INCORRECT = r"Login incorrect"
+#: resizewin(1), run by root's dotfiles, asks the terminal for the cursor position (``ESC [ 6 n``).
+STREAM_CURSOR_QUERY = r"\x1b\[6n"
+#: Root's prompt from the stock dotfiles (csh ``root@freebsd:~ # ``, sh ``# ``).
+STREAM_ROOT_SHELL = r"[#%] $"
+#: The kernel going down (:data:`REBOOTING`) or the next one starting (:data:`BOOT_MARKER`): a reboot happened.
+STREAM_REBOOT_SEEN = r"Rebooting\.\.\.|---<<BOOT>>---"
+#: DDB waiting for a command: ``db> `` (db_command.c) is the last thing printed (same text as :data:`DB_PROMPT`).
+STREAM_DB_PROMPT = r"db> $"
+#: DDB's pager (db_output.c db_pager prints ``--More--\r`` and waits; same text as :data:`MORE_PROMPT`).
+STREAM_MORE = r"--More--\r?"
+#: The start of DDB's entry banner ``KDB: enter: <why>`` (same text as :data:`KDB_ENTER`).
+STREAM_KDB_ENTER = r"KDB: enter: "
 
 
 class EventKind(enum.Enum):

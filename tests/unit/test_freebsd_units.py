@@ -187,6 +187,7 @@ def test_ddb_dialect_and_entry_methods() -> None:
     dialect = FreeBSDGuest().debugger
     assert re.search(dialect.prompt, "Stopped at kdb_enter+0x37: movq $0,0x1(%rip)\ndb> ")
     assert dialect.pager and re.search(dialect.pager, "--More--\r")
+    assert dialect.entry_banner and re.search(dialect.entry_banner, "KDB: enter: sysctl debug.kdb.enter\r\n")
     assert dialect.disable_pager == "set $lines 0" and dialect.resume == "continue" and dialect.eol == "\r"
     kinds = {m.kind.value: m for m in dialect.entry_methods}
     assert kinds["shell"].payload == "sysctl debug.kdb.enter=1"

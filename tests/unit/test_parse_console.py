@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -199,3 +202,58 @@ def test_harness_stamped_log_gives_read_times_and_file_line_numbers() -> None:
 def test_stamped_log_with_pager_without_cr() -> None:
     """The pump drops CRs, so DDB's erased pager prompt stays in front of the next line."""
     assert clean_console("[ 1.000] line 19\n[ 1.000] --More--        line 20\n") == "line 19\n--More--\nline 20\n"
+
+
+# --- stream patterns: the same milestones as the guest adapter waits for them -------------------------------------
+
+#: Line event → (its stream pattern, the prompt text the stream pattern must end at, or None when it is a whole line).
+STREAM_OF = {
+    EventKind.DB_PROMPT: (console.STREAM_DB_PROMPT, "db> "),
+    EventKind.LOGIN: (console.STREAM_LOGIN, "login: "),
+    EventKind.LOADER_OK_PROMPT: (console.STREAM_LOADER_OK, "OK "),
+    EventKind.MORE_PROMPT: (console.STREAM_MORE, None),
+    EventKind.KDB_ENTER: (console.STREAM_KDB_ENTER, None),
+    EventKind.LOADER_AUTOBOOT: (console.STREAM_LOADER_AUTOBOOT, None),
+    EventKind.LOADER_HIT_ENTER: (console.STREAM_LOADER_HIT_ENTER, None),
+    EventKind.REBOOTING: (console.STREAM_REBOOT_SEEN, None),
+    EventKind.BOOT: (console.STREAM_REBOOT_SEEN, None),
+}
+
+
+def _stream_cases(text: str) -> list[tuple[EventKind, str]]:
+    """Each line the line patterns classify as a stream milestone, with the raw stream up to where pexpect would
+    see it: up to the end of the prompt for prompts, through the end of the line for the others."""
+    cases = []
+    offset = 0
+    for raw_line in text.splitlines(keepends=True):
+        found = classify_line(clean_console(raw_line).rstrip("\n"))
+        if found and found[0] in STREAM_OF:
+            prompt = STREAM_OF[found[0]][1]
+            if prompt is None:
+                cases.append((found[0], text[: offset + len(raw_line)]))
+            else:  # stored transcripts lost the prompt's trailing space; the console prints it
+                shown = prompt.rstrip()
+                cases.append((found[0], text[: offset + raw_line.index(shown) + len(shown)] + prompt[len(shown) :]))
+        offset += len(raw_line)
+    return cases
+
+
+def test_stream_patterns_see_what_the_line_patterns_see_in_real_transcripts(freebsd_fixtures: Path) -> None:
+    seen: set[EventKind] = set()
+    for path in sorted(freebsd_fixtures.glob("*.txt")):
+        for kind, stream in _stream_cases(path.read_text(encoding="utf-8")):
+            pattern = STREAM_OF[kind][0]
+            assert re.search(pattern, stream), (path.name, kind, stream[-80:])
+            if pattern.endswith("$"):  # db> and OK are prompts only while nothing follows them
+                assert not re.search(pattern, stream + "x"), (path.name, kind)
+            seen.add(kind)
+    assert {EventKind.DB_PROMPT, EventKind.LOGIN, EventKind.KDB_ENTER, EventKind.BOOT} <= seen
+
+
+def test_ddb_pager_and_loader_prompt_as_printed() -> None:
+    # db_output.c db_pager(): db_printf("--More--\r") and wait; the loader prints "OK " and waits.
+    assert re.search(console.STREAM_MORE, "  1 0 0 0 init\n--More--\r")
+    assert re.search(console.STREAM_LOADER_OK, "Escape to loader prompt\n\nOK ")
+    assert not re.search(console.STREAM_LOADER_OK, "Escape to loader prompt\n\nOK boot\n")
+    assert not re.search(console.STREAM_DB_PROMPT, "db> show pcpu\ncpuid        = 0\n")
+    assert re.search(console.STREAM_REBOOT_SEEN, "Uptime: 1m2s\nRebooting...\n")

@@ -21,15 +21,12 @@ from harness.guests.freebsd.kernel import BootProof, KernelBuild, install_and_bo
 from harness.guests.freebsd.shell import GuestSetupError, Shell
 from harness.images.manifest import ImageManifest
 from harness.images.store import BaseImage, run_overlay
+from harness.parse.console import STREAM_REBOOT_SEEN
 from harness.steps import note, step
 from harness.vm import profile as profiles
 from harness.vm.console import Console
 from harness.vm.machine import BootSpec, Disk, Machine
 from harness.vm.ssh import SSHKey, SSHSession
-
-#: Printed by the kernel as it goes down for a reboot, and by the next kernel as it starts (kern_shutdown.c,
-#: init_main.c): proof that the reboot really happened before the next ``login:`` is trusted.
-REBOOT_SEEN = r"Rebooting\.\.\.|---<<BOOT>>---"
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ def vm_profile(manifest: ImageManifest, adapter: FreeBSDGuest) -> profiles.VMPro
 def reboot_on_console(console: Console, adapter: FreeBSDGuest, timeout: float) -> Console:
     """Reboot from the serial console and log in again; returns the console (a ``Shell``) on the new boot."""
     console.sendline(adapter.data.kernel.reboot_command)
-    console.expect(REBOOT_SEEN, timeout=timeout, what="the guest going down for the reboot")
+    console.expect(STREAM_REBOOT_SEEN, timeout=timeout, what="the guest going down for the reboot")
     adapter.login(console, timeout)
     return console
 

@@ -53,13 +53,10 @@ class KernelData:
 
 @dataclass(frozen=True)
 class DdbData:
-    prompt: str
-    pager: str
     pager_answer: str
     disable_pager: str
     resume: str
     eol: str
-    entry_banner: str
     enter_sysctl: str
     alt_break: str
     sysctls: tuple[str, ...]

@@ -17,7 +17,13 @@ from harness.errors import InfraError
 from harness.guests.base import DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 from harness.guests.freebsd.data import DdbData
 from harness.guests.freebsd.shell import Shell, must
-from harness.parse.console import CRASH_PATTERNS, DEBUGGER_PATTERNS
+from harness.parse.console import (
+    CRASH_PATTERNS,
+    DEBUGGER_PATTERNS,
+    STREAM_DB_PROMPT,
+    STREAM_KDB_ENTER,
+    STREAM_MORE,
+)
 
 
 class DdbUnavailable(InfraError):
@@ -37,11 +43,12 @@ class KdbStatus:
 
 
 def dialect(data: DdbData) -> DebuggerDialect:
-    """DDB's surface: ``db> `` prompt, ``--More--`` pager (off with ``set $lines 0``), ``continue`` resumes."""
+    """DDB's surface: ``db> `` prompt, ``--More--`` pager (off with ``set $lines 0``), ``continue`` resumes. The
+    prompt, pager and entry patterns are the parse package's; the keys and commands come from freebsd.toml."""
     return DebuggerDialect(
         name="ddb",
-        prompt=data.prompt,
-        pager=data.pager,
+        prompt=STREAM_DB_PROMPT,
+        pager=STREAM_MORE,
         pager_answer=data.pager_answer,
         disable_pager=data.disable_pager,
         resume=data.resume,
@@ -51,7 +58,7 @@ def dialect(data: DdbData) -> DebuggerDialect:
             EntryMethod(EntryKind.CONSOLE_KEYS, data.alt_break),
             EntryMethod(EntryKind.QMP_NMI, "", arches=("amd64",)),
         ),
-        entry_banner=data.entry_banner,
+        entry_banner=STREAM_KDB_ENTER,
     )
 
 

@@ -21,21 +21,20 @@ from typing import TYPE_CHECKING
 
 from harness.errors import ConsoleTimeout
 from harness.guests.freebsd.data import ConsoleData, FreeBSDData, LoaderData
+from harness.parse.console import (
+    STREAM_CURSOR_QUERY,
+    STREAM_LOADER_AUTOBOOT,
+    STREAM_LOADER_HIT_ENTER,
+    STREAM_LOADER_OK,
+    STREAM_LOGIN,
+    STREAM_LOGIN_INCORRECT,
+    STREAM_PASSWORD,
+    STREAM_ROOT_SHELL,
+)
 from harness.steps import note, step
 
 if TYPE_CHECKING:
     from harness.vm.console import Console
-
-# Stream patterns (pexpect, applied to the unread console text, not to single lines).
-LOADER_MENU_COUNTDOWN = r"Autoboot in \d+ seconds"
-LOADER_HIT_ENTER = r"Hit \[Enter\] to boot immediately"
-LOADER_OK = r"(?:^|\n)OK $"
-LOGIN_PROMPT = r"(?:^|\n)login: "
-PASSWORD_PROMPT = r"Password:"
-LOGIN_INCORRECT = r"Login incorrect"
-CURSOR_QUERY = r"\x1b\[6n"
-#: Root's prompt from the stock dotfiles (csh ``root@freebsd:~ # ``, sh ``root@freebsd:~ # `` or ``# ``).
-ROOT_SHELL_PROMPT = r"[#%] $"
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def _steer_loader_to_serial(console: Console, loader: LoaderData, eol: str, at_m
     keys = loader.menu_escape_keys if at_menu else (loader.countdown_key,)
     for key in keys:
         console.send(key)
-    console.expect(LOADER_OK, timeout=30, what="the loader's OK prompt")
+    console.expect(STREAM_LOADER_OK, timeout=30, what="the loader's OK prompt")
     for command in loader.comconsole_commands:
         console.sendline(command, eol=eol)
 
@@ -66,7 +65,7 @@ def _steer_loader_to_serial(console: Console, loader: LoaderData, eol: str, at_m
 def wait_for_login_prompt(console: Console, data: FreeBSDData, *, needs_comconsole: bool, timeout: float) -> bool:
     """Wait through the loader and kernel boot until getty's ``login:``. Returns whether the loader was steered."""
     steered = False
-    patterns = [LOGIN_PROMPT, LOADER_MENU_COUNTDOWN, LOADER_HIT_ENTER]
+    patterns = [STREAM_LOGIN, STREAM_LOADER_AUTOBOOT, STREAM_LOADER_HIT_ENTER]
     with step("boot-to-login"):
         while True:
             index = console.expect(patterns, timeout=timeout, what="the login prompt")
@@ -83,7 +82,9 @@ def log_in_as_root(console: Console, data: ConsoleData, timeout: float) -> None:
     console.sendline(data.user)
     while True:
         index = console.expect(
-            [ROOT_SHELL_PROMPT, PASSWORD_PROMPT, CURSOR_QUERY, LOGIN_INCORRECT], timeout=timeout, what="root's shell"
+            [STREAM_ROOT_SHELL, STREAM_PASSWORD, STREAM_CURSOR_QUERY, STREAM_LOGIN_INCORRECT],
+            timeout=timeout,
+            what="root's shell",
         )
         if index == 0:
             return
