@@ -93,6 +93,13 @@ def test_signature_ignores_addresses_but_not_the_bug() -> None:
     assert first.signature != other.signature and len(first.signature) == 16
 
 
+def test_signature_tells_apart_the_same_title_reached_from_other_callers() -> None:
+    first = parse_panic(DDB_TRAP)
+    via_other_caller = parse_panic(DDB_TRAP.replace("kstack_import", "kstack_release"))
+    assert first.title == via_other_caller.title
+    assert first.signature != via_other_caller.signature
+
+
 def test_reports_are_cut_at_boot_and_reboot() -> None:
     log = "\n".join(
         [
