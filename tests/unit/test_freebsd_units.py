@@ -164,6 +164,8 @@ def test_verify_compares_bootfile_ident_and_version(tmp_path: Path) -> None:
         verify(build, BootProof(good.bootfile, good.ident, "FreeBSD 15.1-RELEASE #1 n2: Tue     u@h:/o/sys/KSTACK"))
     with pytest.raises(KernelNotBooted, match="not /boot/testk/kernel"):
         verify(build, BootProof("/boot/kernel.old/kernel", good.ident, good.uname_v))
+    with pytest.raises(KernelNotBooted, match=r"kern\.ident is 'GENERIC', the build's ident is 'KSTACK'"):
+        verify(build, BootProof(good.bootfile, "GENERIC", good.uname_v))
 
 
 # --- DDB -----------------------------------------------------------------------------------------------------------
