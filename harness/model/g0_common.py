@@ -32,15 +32,8 @@ class G0Kernel(Kernel):
             return None
         ks = kva + a.ptoa(self.G)
         st = Stack(ks, pages, obj, 0)
-        order = self.domain_order(domain)
-        stalled = False
-        for i in range(pages):
-            d = self._pick_domain(order)
-            if not self.phys_available(d):
-                stalled = True  # vm_page_grab_pages(VM_ALLOC_NORMAL) sleeps in VM_WAIT
-            self._page_in(st, i, d)
-        if stalled:
-            self.c.stalls += 1
+        if self._page_in_stack(st, self.domain_order(domain)):
+            self.c.stalls += 1  # vm_page_grab_pages(VM_ALLOC_NORMAL) sleeps in VM_WAIT
         st.domain = st.pdom[0]
         self.objs[obj.oid] = obj
         self.c.vm_object_used += 1
@@ -50,8 +43,7 @@ class G0Kernel(Kernel):
         return st
 
     def _stack_destroy(self, stack: Stack) -> None:
-        for i in range(stack.npages):
-            self._page_out(stack, i)
+        self._page_out_stack(stack)
         del self.objs[stack.obj.oid]
         self.c.vm_object_used -= 1
         self.kernel_arena.free(stack.ks - self.arch.ptoa(self.G))

@@ -41,15 +41,9 @@ class G1Kernel(UmaCacheKernel):
             return None
         ks = kva + a.ptoa(self.G)
         st = Stack(ks, pages, self.kobj, self.pindex(ks, pages))
-        order = self.domain_order(domain)  # kstack_object->domain.dr_policy = ds, re-set on every retry
-        stalled = False
-        for i in range(pages):
-            d = self._pick_domain(order)
-            if not self.phys_available(d):
-                stalled = True  # VM_ALLOC_WAITFAIL: sleep for pages, then retry; never fails
-            self._page_in(st, i, d)
-        if stalled:
-            self.c.stalls += 1
+        # kstack_object->domain.dr_policy = ds, re-set on every retry
+        if self._page_in_stack(st, self.domain_order(domain)):
+            self.c.stalls += 1  # VM_ALLOC_WAITFAIL: sleep for pages, then retry; never fails
         st.domain = st.pdom[0]
         self.c.wired += pages
         self.c.created += 1
@@ -57,8 +51,7 @@ class G1Kernel(UmaCacheKernel):
         return st
 
     def _stack_destroy(self, stack: Stack) -> None:
-        for i in range(stack.npages):  # pages leave the object before the KVA can be reused
-            self._page_out(stack, i)
+        self._page_out_stack(stack)  # pages leave the object before the KVA can be reused
         self.kernel_arena.free(stack.ks - self.arch.ptoa(self.G))
         self.c.wired -= stack.npages
         self.c.destroyed += 1

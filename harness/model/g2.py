@@ -113,8 +113,7 @@ class G2Kernel(UmaCacheKernel):
                 continue
             ks = kva + a.ptoa(self.G)
             st = Stack(ks, pages, obj, self.pindex(ks, pages))
-            for i in range(pages):
-                self._page_in(st, i, d)
+            self._page_in_run(st, 0, pages, d)
             st.domain = d
             self.c.wired += pages
             self.c.created += 1
@@ -123,8 +122,7 @@ class G2Kernel(UmaCacheKernel):
         return None
 
     def _stack_destroy(self, stack: Stack) -> None:
-        for i in range(stack.npages):
-            self._page_out(stack, i)
+        self._page_out_stack(stack)
         a = self.arch
         kva = stack.ks - a.ptoa(self.G)
         if stack.npages == self.P:

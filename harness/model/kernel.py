@@ -8,7 +8,7 @@ each leaves the model in a state the invariants (invariants.py) hold for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from harness.errors import UsageError
@@ -149,6 +149,7 @@ class Kernel:
         self.ncpu = a.ncpu
         self.ndomains = a.ndomains
         self.cpu_domain = [c * a.ndomains // a.ncpu for c in range(a.ncpu)]
+        self._domain_orders = [(pref, *[d for d in range(a.ndomains) if d != pref]) for pref in range(a.ndomains)]
         self.c = Counters()
         self.phys = PhysMem(a.ndomains, self.params.phys_pages_per_domain, a.level0_order)
         self.kernel_map = KernelMap(
@@ -236,39 +237,72 @@ class Kernel:
 
     # --- physical pages ------------------------------------------------------------------------------------------
 
-    def domain_order(self, pref: int) -> list[int]:
+    def domain_order(self, pref: int) -> tuple[int, ...]:
         """DOMAINSET_PREF(pref): the preferred domain first, then the others in order."""
-        return [pref, *[d for d in range(self.ndomains) if d != pref]]
+        return self._domain_orders[pref]
 
     def phys_available(self, domain: int, pages: int = 1) -> bool:
-        return self.phys.domains[domain].available >= pages
+        d = self.phys.domains[domain]
+        return d.free_pages - d.hog >= pages
 
     def _page_in(self, stack: Stack, i: int, domain: int) -> None:
+        self._page_in_run(stack, i, 1, domain)
+
+    def _page_in_run(self, stack: Stack, i: int, n: int, domain: int) -> None:
+        """Pages ``i`` … ``i+n-1`` of ``stack`` become resident, from ``domain``."""
         obj = stack.obj
         p = stack.pindex + i
-        colored = obj.colored
-        if colored:
-            ri = p >> self.phys.order
-            pfn = self.phys.alloc(obj.oid, p, domain, True, obj.rcount)
-            obj.rcount[ri] = obj.rcount.get(ri, 0) + 1
-        else:
-            pfn = self.phys.alloc(obj.oid, p, domain, False, None)
-        obj.pages[p] = pfn
-        stack.phys[i] = pfn
-        stack.pdom[i] = domain
+        pfns = self.phys.alloc_run(obj.oid, p, n, domain, obj.rcount if obj.colored else None)
+        obj.pages.update(zip(range(p, p + n), pfns, strict=True))
+        stack.phys[i : i + n] = pfns
+        stack.pdom[i : i + n] = [domain] * n
+
+    def _page_in_stack(self, stack: Stack, order: Sequence[int]) -> bool:
+        """Every page of a new stack, each from the first domain in ``order`` with a free page (DOMAINSET_PREF),
+        else from ``order[0]`` after a wait. Returns True if some page had to wait (a shortage)."""
+        n = stack.npages
+        if self.phys_available(order[0], n):  # the usual case, in one run: each page finds the preferred domain
+            self._page_in_run(stack, 0, n, order[0])
+            return False
+        if len(order) == 1:  # one domain: every page comes from it, and some page found it short
+            self._page_in_run(stack, 0, n, order[0])
+            return True
+        # Pick each page's domain as the page-by-page grab would (taking a page lowers only its own domain's
+        # count), then page in each run of pages that picked the same domain at once.
+        doms = self.phys.domains
+        avail = [doms[d].free_pages - doms[d].hog for d in order]
+        picks = []
+        stalled = False
+        for _ in range(n):
+            j = next((j for j, a in enumerate(avail) if a >= 1), None)
+            if j is None:
+                j = 0
+                stalled = True
+            avail[j] -= 1
+            picks.append(order[j])
+        i = 0
+        while i < n:
+            j = i + 1
+            while j < n and picks[j] == picks[i]:
+                j += 1
+            self._page_in_run(stack, i, j - i, picks[i])
+            i = j
+        return stalled
 
     def _page_out(self, stack: Stack, i: int) -> None:
         obj = stack.obj
         p = stack.pindex + i
         pfn = obj.pages.pop(p)
-        if obj.colored:
-            ri = p >> self.phys.order
-            n = obj.rcount[ri] - 1
-            if n:
-                obj.rcount[ri] = n
-            else:
-                del obj.rcount[ri]
-        self.phys.free(obj.oid, p, pfn, stack.pdom[i])
+        self.phys.free_run(obj.oid, p, [pfn], [stack.pdom[i]], obj.rcount if obj.colored else None)
+
+    def _page_out_stack(self, stack: Stack) -> None:
+        """Every page of a stack being destroyed leaves its object (all are resident: a swapped-out stack is
+        never disposed)."""
+        obj = stack.obj
+        p = stack.pindex
+        pop = obj.pages.pop
+        pfns = [pop(q) for q in range(p, p + stack.npages)]
+        self.phys.free_run(obj.oid, p, pfns, stack.pdom, obj.rcount if obj.colored else None)
 
     def set_memory_pressure(self, domain: int, free_pages: int) -> None:
         """Leave only ``free_pages`` free in ``domain`` (a memory hog); a large value ends the pressure."""
@@ -496,7 +530,7 @@ class Kernel:
         c.laundry += stack.npages
         stack.swapped = True
 
-    def _swapin_pages(self, stack: Stack, domain_for_absent: list[int]) -> None:
+    def _swapin_pages(self, stack: Stack, domain_for_absent: Sequence[int]) -> None:
         """The page transitions of ``vm_thread_swapin``: re-grab resident pages, read absent runs back."""
         obj = stack.obj
         c = self.c
@@ -546,7 +580,7 @@ class Kernel:
         c.wired += n
         stack.swapped = False
 
-    def _pick_domain(self, order: list[int]) -> int:
+    def _pick_domain(self, order: Sequence[int]) -> int:
         for d in order:
             if self.phys_available(d):
                 return d

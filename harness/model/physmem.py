@@ -75,34 +75,100 @@ class PhysMem:
                 return i
         raise ValueError(f"frame {pfn:#x} is in no domain")
 
-    def alloc(self, oid: int, pindex: int, domain: int, colored: bool, rcount: dict[int, int] | None) -> int:
-        """One page of object ``oid`` at ``pindex`` from ``domain`` (the caller checked availability)."""
+    def alloc_run(self, oid: int, pindex: int, n: int, domain: int, rcount: dict[int, int] | None) -> list[int]:
+        """Frames for pages ``pindex`` … ``pindex+n-1`` of object ``oid``, all from ``domain``, placed as
+        ``vm_page_alloc`` places them one page at a time (the caller checked availability). ``rcount`` is given
+        for a COLORED object: its resident pages per reservation index, counted here as the pages land.
+
+        Stack creation is the simulator's hottest path, so a run of pages is handled per reservation index, not
+        per page: the first page of the run finds (or creates) the reservation every later page of the run would
+        find, and the later pages take the next frames of it; popcounts only grow, so the peak and the fullpop
+        transition are those of the last page."""
         d = self.domains[domain]
-        d.free_pages -= 1
-        if colored and rcount is not None:
-            ri = pindex >> self.order
-            key = (oid, ri)
-            rv = self.resv.get(key)
-            if rv is None and rcount.get(ri, 0) == 0:
+        d.free_pages -= n
+        if rcount is None:
+            singles = d.singles
+            if len(singles) >= n:  # the n frames take_single would pop, in the order it pops them
+                taken = singles[: -n - 1 : -1]
+                del singles[-n:]
+                return taken
+            return [d.take_single() for _ in range(n)]
+        order, resv = self.order, self.resv
+        out: list[int] = []
+        p, end = pindex, pindex + n
+        while p < end:
+            ri = p >> order
+            run = min(end, (ri + 1) << order) - p
+            rv = resv.get((oid, ri))
+            if rv is None and not rcount.get(ri):
                 base = d.take_chunk()
                 if base is not None:
                     rv = Reservation(base, domain)
-                    self.resv[key] = rv
+                    resv[(oid, ri)] = rv
                     self.partpop += 1
             if rv is not None and rv.domain == domain:
-                rv.popcnt += 1
-                if rv.popcnt > self.max_fill:
-                    self.max_fill = rv.popcnt
-                if rv.popcnt == self.npages_resv:
+                old = rv.popcnt
+                pop = rv.popcnt = old + run
+                if pop > self.max_fill:
+                    self.max_fill = pop
+                if old < self.npages_resv <= pop:
                     self.fullpop += 1
                     self.partpop -= 1
-                return rv.base + (pindex & self.mask)
-        return d.take_single()
+                first = rv.base + (p & self.mask)
+                out.extend(range(first, first + run))
+            else:
+                out.extend([d.take_single() for _ in range(run)])
+            rcount[ri] = rcount.get(ri, 0) + run
+            p += run
+        return out
 
-    def free(self, oid: int, pindex: int, pfn: int, domain: int) -> None:
+    def free_run(
+        self, oid: int, pindex: int, pfns: list[int], domains: list[int], rcount: dict[int, int] | None
+    ) -> None:
+        """Free the frames ``pfns`` of pages ``pindex`` … of object ``oid`` (page i in ``domains[i]``); ``rcount``
+        as for ``alloc_run`` (for a COLORED object: uncounted here). A run of pages in one domain that all sit in
+        their reservation (the usual case for a stack) is freed in one step, as for ``alloc_run``."""
+        order, nres, resv = self.order, self.npages_resv, self.resv
+        n = len(pfns)
+        i = 0
+        while i < n:
+            ri = (pindex + i) >> order
+            j = min(n, ((ri + 1) << order) - pindex)
+            if rcount is not None:
+                left = rcount[ri] - (j - i)
+                if left:
+                    rcount[ri] = left
+                else:
+                    del rcount[ri]
+            rv = resv.get((oid, ri))
+            run = pfns[i:j] if i or j < n else pfns
+            if (
+                rv is not None
+                and rv.base <= min(run)
+                and max(run) < rv.base + nres
+                and domains.count(domains[i]) == n  # one domain for the whole stack (else: page by page)
+            ):
+                d = self.domains[domains[i]]
+                d.free_pages += j - i
+                old = rv.popcnt
+                rv.popcnt = old - (j - i)
+                if old == nres:
+                    self.fullpop -= 1
+                    self.partpop += 1
+                if rv.popcnt == 0:
+                    del resv[(oid, ri)]
+                    self.partpop -= 1
+                    self.freed += 1
+                    d.free_chunks.append(rv.base)
+            else:
+                for q in range(i, j):
+                    self._free_page(oid, ri, pfns[q], domains[q])
+            i = j
+
+    def _free_page(self, oid: int, ri: int, pfn: int, domain: int) -> None:
         d = self.domains[domain]
         d.free_pages += 1
-        key = (oid, pindex >> self.order)
+        key = (oid, ri)
         rv = self.resv.get(key)
         if rv is not None and rv.base <= pfn < rv.base + self.npages_resv:
             if rv.popcnt == self.npages_resv:
