@@ -91,11 +91,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("image", help="list, download and locate FreeBSD VM images")
     verbs = parser.add_subparsers(dest="image_verb", metavar="ACTION", required=True)
 
-    listing = verbs.add_parser("list", help="known images (from images/*.toml) and whether they are cached")
+    listing = verbs.add_parser(
+        "list",
+        help="known images (from images/*.toml) and whether they are cached",
+        description="One row per image manifest in images/: release, arch, variant (basic-ci raw or vm qcow2), "
+        "format, firmware (bios/uefi), the kstack generation it should show, cached or -, and the file name.",
+    )
     add_json_flag(listing)
     listing.set_defaults(func=_list)
 
-    fetch = verbs.add_parser("fetch", help="download, verify (CHECKSUM.SHA512) and decompress an image")
+    fetch = verbs.add_parser(
+        "fetch",
+        help="download, verify (CHECKSUM.SHA512) and decompress an image",
+        description="Download the release's image with resume and a progress bar, check the .xz against the "
+        "published CHECKSUM file before it enters the cache, decompress it, and print its path. Without network: "
+        "--from FILE takes an image downloaded elsewhere, --offline uses only the cache.",
+    )
     add_image_selection(fetch)
     fetch.add_argument(
         "--from",
@@ -106,7 +117,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_json_flag(fetch)
     fetch.set_defaults(func=_fetch)
 
-    path = verbs.add_parser("path", help="print the cached image's path (no download)")
-    path.add_argument("--release", default="14", help="FreeBSD release: 14 or 14.4")
-    path.add_argument("--arch", default="amd64", choices=ARCHES)
+    path = verbs.add_parser(
+        "path",
+        help="print the cached image's path (no download)",
+        description="Print the decompressed, verified image in the cache; exit 2 with the fetch command to run "
+        "when it is not there. Never touches the network.",
+    )
+    path.add_argument("--release", default="14", help="FreeBSD release: a major (14 = newest 14.x) or 14.4")
+    path.add_argument("--arch", default="amd64", choices=ARCHES, help="guest architecture (default amd64)")
     path.set_defaults(func=_path)

@@ -78,7 +78,12 @@ def _check(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("patch", help="list patch recipes, check that they apply to a source tree")
     sub = parser.add_subparsers(dest="patch_command", metavar="COMMAND", required=True)
-    listing = sub.add_parser("list", help="the patch recipes and series under patches/")
+    listing = sub.add_parser(
+        "list",
+        help="the patch recipes and series under patches/",
+        description="One row per recipe (patches/<name>/patch.toml): name, model generation before -> after, "
+        "Phabricator review and upstream commit, title; then each series (patches/series.toml) and its order.",
+    )
     add_json_flag(listing)
     listing.set_defaults(func=_list)
     check = sub.add_parser(
