@@ -22,6 +22,8 @@ def _boot(text: str) -> list[scanner.Boot]:
 
 
 def _render_events(events: list[Any]) -> list[str]:
+    if not events:
+        return ["no console event found"]
     return [
         f"{e.line_no:>7} {e.kind.value:<22} {'' if e.time is None else f'{e.time:.3f} '}"
         + " ".join(f"{k}={v}" for k, v in e.fields.items())
@@ -30,6 +32,8 @@ def _render_events(events: list[Any]) -> list[str]:
 
 
 def _render_boots(boots: list[scanner.Boot]) -> list[str]:
+    if not boots:
+        return ["no boot found"]
     out = []
     for number, boot in enumerate(boots, start=1):
         banner = boot.banner.fields if boot.banner else {}
@@ -44,6 +48,8 @@ def _render_boots(boots: list[scanner.Boot]) -> list[str]:
 
 
 def _render_panics(reports: list[panic.PanicReport]) -> list[str]:
+    if not reports:
+        return ["no crash found"]
     return [f"{r.first_line}-{r.last_line} {r.signature} {r.title}" for r in reports]
 
 

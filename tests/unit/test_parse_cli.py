@@ -93,3 +93,17 @@ def test_parse_console_and_boot_text(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "boot 1: reached login" in out and "userland  lines 3-4" in out
     assert cli_main.main(["parse", "console", str(log)]) == ExitCode.OK
     assert "mount_root" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"), [("console", "no console event found"), ("boot", "no boot found"), ("panic", "no crash found")]
+)
+def test_log_kinds_say_when_a_log_has_nothing(
+    kind: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "quiet.txt"
+    log.write_text("$ ls\nbin etc usr\n")
+    assert cli_main.main(["parse", kind, str(log)]) == ExitCode.OK
+    assert capsys.readouterr().out == says + "\n"
+    assert cli_main.main(["parse", kind, str(log), "--json"]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out) == []
