@@ -177,14 +177,20 @@ def _show_preflight(backend: Backend, echo: Echo) -> None:
             echo(f"#   missing {req.path}: {req.what} -> Debian package {req.package}")
 
 
-def dry_run(options: BuildOptions, echo: Echo = print) -> BuildResult:
-    """Print every command the build would run, change nothing (cheribuild's pretend mode)."""
+def _resolve(options: BuildOptions) -> tuple[Arch, list[PatchRecipe], Backend, SourceTree]:
+    """The arch, recipes, backend and source tree ``options`` name (usage errors first, before any work)."""
     arch = get_arch(options.arch)
     recipes = load_catalogue().resolve(list(options.patches))
     backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
     source = _source(options)
-    if isinstance(backend, GuestBackend):
+    if isinstance(backend, GuestBackend):  # the builder VM runs the release the sources come from
         backend = backend.for_source(source.version.revision.split(".")[0] if source.version else None)
+    return arch, recipes, backend, source
+
+
+def dry_run(options: BuildOptions, echo: Echo = print) -> BuildResult:
+    """Print every command the build would run, change nothing (cheribuild's pretend mode)."""
+    arch, recipes, backend, source = _resolve(options)
     if options.release is not None:
         from harness.build.release_source import planned_urls
 
@@ -216,12 +222,7 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
     """Build (or find in the cache) the kernel ``options`` describe. Returns where it is."""
     if options.dry_run:
         return dry_run(options, echo)
-    arch = get_arch(options.arch)
-    recipes = load_catalogue().resolve(list(options.patches))
-    backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
-    source = _source(options)
-    if isinstance(backend, GuestBackend):
-        backend = backend.for_source(source.version.revision.split(".")[0] if source.version else None)
+    arch, recipes, backend, source = _resolve(options)
     backend.preflight()
     toolchain = backend.toolchain()
     with ExitStack() as stack:
