@@ -66,3 +66,4 @@ def test_stream_100mb_crlf_in_64k_reads(benchmark: BenchmarkFixture, corpus: str
     crlf = log_100mb.replace("\n", "\r\n")
     count = benchmark.pedantic(_stream, args=(crlf,), rounds=2, iterations=1)
     assert count == _expected(corpus, log_100mb)
+    assert benchmark.stats.stats.median <= LIMIT_SECONDS
