@@ -257,3 +257,24 @@ def test_ddb_pager_and_loader_prompt_as_printed() -> None:
     assert not re.search(console.STREAM_LOADER_OK, "Escape to loader prompt\n\nOK boot\n")
     assert not re.search(console.STREAM_DB_PROMPT, "db> show pcpu\ncpuid        = 0\n")
     assert re.search(console.STREAM_REBOOT_SEEN, "Uptime: 1m2s\nRebooting...\n")
+
+
+def _every_line_classified(text: str) -> list[tuple[int, EventKind]]:
+    """The slow reference: classify every cleaned line (what the scanner's literal pre-filter must not change)."""
+    found = []
+    for line_no, line in enumerate(clean_console(text).split("\n"), start=1):
+        kind = classify_line(line)
+        if kind is not None:
+            found.append((line_no, kind[0]))
+    return found
+
+
+def test_the_scanners_prefilter_hides_no_event_in_real_transcripts(freebsd_fixtures: Path) -> None:
+    """scanner._LINE_STARTS repeats the literal starts of the patterns in console.py; a pattern added there without
+    its start here would silently never fire."""
+    for path in sorted(freebsd_fixtures.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        assert [(e.line_no, e.kind) for e in scan_console(text)] == _every_line_classified(text), path.name
+    text = "\n".join([BOOT_LOG, "Fatal double fault", "Mounting from ufs:/dev/x failed with error 19.", "mountroot> "])
+    text += "\n--More--\r\nDumping 1 out of 2 MB\nRebooting...\n   Autoboot in 3 seconds\nOK boot\n"
+    assert [(e.line_no, e.kind) for e in scan_console(text)] == _every_line_classified(text)
