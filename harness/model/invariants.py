@@ -320,6 +320,7 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
         busy_maps = [ar.busy for ar in arenas]
         arena0, busy0, one_domain = arenas[0], busy_maps[0], len(arenas) == 1
         g3 = gen == "G3"
+        i20 = (1, 0, size0, 1, size0)  # ref, shadow, size of kstack_object; ref, size of kstack_alt_object
 
         def check() -> None:
             u = zone.allocs - zone.frees
@@ -338,7 +339,7 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
                 fail("I-2", f"{len(stacks)} constructed stacks != U+F+N_alt {uf + n_alt}")
             if f > zone.cap_hwm and f - zone.in_flight > zone.cap_hwm + (zone.percpu_items() if zone.numa else 0):
                 fail("I-6", f"F={f} > vm.kstack_cache_size {zone.cap_hwm}")
-            if c.vm_object_used != 2 or c.vm_object_req != 2:
+            if (c.vm_object_used, c.vm_object_req) != (2, 2):
                 fail("I-11", f"{c.vm_object_used} stack VM objects (req {c.vm_object_req}), want 2")
             if one_domain:
                 inuse = arena0.inuse
@@ -348,7 +349,7 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
                 busy = sum(map(len, busy_maps))
             if inuse != slotb * uf or busy != uf:
                 fail("I-12", f"kstack arenas inuse {inuse} busy {busy} for {uf} default stacks")
-            if kobj.ref != 1 or kobj.shadow or kobj.size != size0 or altobj.ref != 1 or altobj.size != size0:
+            if (kobj.ref, kobj.shadow, kobj.size, altobj.ref, altobj.size) != i20:
                 fail("I-20", "kstack_object ref/shadow/size changed")
             if g3 and (c.laundry or c.inactive or c.absent or c.v_swappgsout):
                 fail("I-19", "a G3 stack page entered the laundry")
@@ -357,7 +358,9 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
         zone, kobj, karena = k.zone, k.kobj, k.kernel_arena
         kpages = kobj.pages
         G = k.G
+        slot = P + G
         shift = a.page_shift
+        i20_g1 = (1, 0, size0, "sw")  # ref, shadow, size, type of kstack_object
 
         def check() -> None:
             u = zone.allocs - zone.frees
@@ -374,12 +377,12 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
                 fail("I-2", f"{len(stacks)} constructed stacks != U+F+N_alt {uf + n_alt}")
             if f > zone.cap_hwm and f - zone.in_flight > zone.cap_hwm + (zone.percpu_items() if zone.numa else 0):
                 fail("I-6", f"F={f} > vm.kstack_cache_size {zone.cap_hwm}")
-            if c.vm_object_used != 1 or c.vm_object_req != 1:
+            if (c.vm_object_used, c.vm_object_req) != (1, 1):
                 fail("I-11", f"{c.vm_object_used} stack VM objects, want 1")
-            pages = uf * (P + G) + alt_pages + n_alt * G + k.other_kva_pages
+            pages = uf * slot + alt_pages + n_alt * G + k.other_kva_pages
             if karena.inuse != pages << shift:
                 fail("I-12", f"kernel arena inuse {karena.inuse} != {pages << shift}")
-            if kobj.ref != 1 or kobj.shadow or kobj.size != size0 or kobj.type != "sw":
+            if (kobj.ref, kobj.shadow, kobj.size, kobj.type) != i20_g1:
                 fail("I-20", "kstack_object ref/shadow/size/type changed")
 
     elif isinstance(k, G0ListKernel):

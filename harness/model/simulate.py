@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import random
 import time
+from bisect import bisect
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, repeat, starmap
+from operator import mul
 
 from harness.model.arch import ArchConstants
 from harness.model.generations import canonical, make_kernel
@@ -83,6 +86,22 @@ class _Picker:
         return len(self.items)
 
 
+def draw_events(rand: Callable[[], float], cum_weights: list[float], n: int) -> list[int]:
+    """``random.choices(range(len(cum_weights)), cum_weights=cum_weights, k=n)``: the same ``rand()`` calls and
+    the same picks (choices does ``bisect(cum_weights, random() * total, 0, hi)`` per pick), with the loop run
+    in C by ``map`` instead of a Python list comprehension."""
+    total = cum_weights[-1] + 0.0
+    return list(
+        map(
+            bisect,
+            repeat(cum_weights, n),
+            map(mul, starmap(rand, repeat((), n)), repeat(total, n)),
+            repeat(0, n),
+            repeat(len(cum_weights) - 1, n),
+        )
+    )
+
+
 def simulate(
     generation: str,
     arch: ArchConstants,
@@ -103,9 +122,7 @@ def simulate(
         for i, name in enumerate(names):
             if name in ("swapout", "swapin", "launder", "pagedaemon_free"):
                 weights[i] = 0.0
-    # Passing cumulative weights makes random.choices draw exactly what it draws from ``weights`` (it accumulates
-    # them first) without redoing that per batch; the ids are indices into EVENTS.
-    cum_weights = list(accumulate(weights))
+    cum_weights = list(accumulate(weights))  # what random.choices(…, weights) accumulates on every call
     event_ids = range(len(names))
     counts: Counter[int] = Counter()
     ncpu = k.ncpu
@@ -128,8 +145,9 @@ def simulate(
 
     stacks = k.stacks
     threads = k.threads
-    # Bound once: thread_create and thread_exit are over half of all events.
-    extra_items = extra.items
+    # thread_create and thread_exit are over half of all events: their picker operations are inlined below
+    # and the lists, dicts and bound methods they use are bound once here.
+    extra_items, extra_pos = extra.items, extra.pos
     procs_items = procs.items
     thread_create, thread_exit = k.thread_create, k.thread_exit
 
@@ -149,22 +167,36 @@ def simulate(
     done = 0
     while done < events:
         n = min(FULL_CHECK_EVERY, events - done)
-        evs = rng.choices(event_ids, cum_weights=cum_weights, k=n)
+        evs = draw_events(rand, cum_weights, n)
+        counts.update(evs)
         for ev in evs:
             cpu = int(rand() * ncpu)
-            if ev == 0:  # thread_create
-                if len(threads) >= max_threads and extra_items:
-                    ev = 1
+            if ev == 0 and (len(threads) < max_threads or not extra_items):  # thread_create
+                if procs_items:
+                    created = c.created
+                    tid = thread_create(procs_items[int(rand() * len(procs_items))], cpu, 0)
+                    if tid is not None:
+                        extra_pos[tid] = len(extra_items)
+                        extra_items.append(tid)
+                    if c.created != created:  # stacks were built (only then can the peak grow)
+                        if c4 and tid is not None:
+                            st = threads[tid].stack
+                            assert st is not None
+                            check_layout(k, st)
+                        if len(stacks) > peak:
+                            peak = len(stacks)
+            elif ev <= 1:  # thread_exit, also for a thread_create at max_threads
+                if ev == 0:
                     counts[0] -= 1  # counted as the thread_exit it turns into
                     counts[1] += 1
-                elif procs_items:
-                    new_thread(procs_items[int(rand() * len(procs_items))], cpu, 0)
-                    if len(stacks) > peak:  # only creations add stacks: the peak is updated where they happen
-                        peak = len(stacks)
-            if ev == 1:  # thread_exit
                 if extra_items:
-                    tid = extra_items[int(rand() * len(extra_items))]
-                    extra.remove(tid)
+                    i = int(rand() * len(extra_items))
+                    tid = extra_items[i]
+                    last = extra_items.pop()  # _Picker.remove: the last tid takes the freed slot
+                    if last != tid:
+                        extra_items[i] = last
+                        extra_pos[last] = i
+                    del extra_pos[tid]
                     thread_exit(tid)
             elif ev == 2:
                 k.reap(int(rand() * ndom), cpu)
@@ -178,8 +210,7 @@ def simulate(
                             st = k.procs[pid].threads[0].stack
                             assert st is not None
                             check_layout(k, st)
-                    if len(stacks) > peak:
-                        peak = len(stacks)
+                    peak = max(peak, len(stacks))
             elif ev == 4:
                 if len(procs) > 1:
                     pid = procs.pick(rand())
@@ -237,12 +268,10 @@ def simulate(
             elif ev == 15:
                 if procs_items and len(threads) < max_threads:
                     new_thread(procs_items[int(rand() * len(procs_items))], cpu, k.P + 2)
-                    if len(stacks) > peak:
-                        peak = len(stacks)
+                    peak = max(peak, len(stacks))
             elif ev == 16:
                 k.lowmem()
             check()
-        counts.update(evs)
         done += n
         if n == FULL_CHECK_EVERY:  # every 4096th step, as the batches are that long
             full_check()

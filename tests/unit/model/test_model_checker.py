@@ -3,7 +3,9 @@ check (or, for I-4, the periodic full walk) must name it. A checker made cheaper
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from itertools import accumulate
 
 import pytest
 
@@ -155,3 +157,15 @@ def test_simulate_a_healthy_model_passes_every_check(generation: str) -> None:
     result = simulate(generation, ArchConstants.load("amd64", ncpu=2, ndomains=2), 2 * FULL_CHECK_EVERY + 5, seed=5)
     assert result.checks == 2 * FULL_CHECK_EVERY + 5
     assert sum(result.event_counts.values()) == result.checks
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+def test_draw_events_is_random_choices(seed: int) -> None:
+    """The simulator's batched draw makes the same picks from the same stream as random.choices."""
+    weights = [w for _, w in simulate_mod.EVENTS]
+    weights[7] = 0.0  # a disabled event (G3 has four)
+    ours, theirs = random.Random(seed), random.Random(seed)
+    cum = list(accumulate(weights))
+    for n in (1, 7, 4096):
+        assert simulate_mod.draw_events(ours.random, cum, n) == theirs.choices(range(len(weights)), weights, k=n)
+    assert ours.random() == theirs.random()
