@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.build import git
+from harness.build.metadata import build_lock
 from harness.build.source import FreeBSDVersion, SourceTree, read_version
 from harness.errors import ConfigError, DownloadError, UsageError
+from harness.images.cache import write_atomic
 from harness.images.checksums import Digest, format_bsd_line
 from harness.settings import cache_dir
 from harness.steps import step
@@ -94,7 +96,7 @@ def fetch_src_txz(release: str, *, mirror: str | None = None, offline: bool = Fa
             errors.append(exc.message)
             continue
         listing = checksums / f"{release}-{layout.file}.SHA256"
-        listing.write_text(format_bsd_line(digest.algo, layout.file, digest.hex) + "\n", encoding="utf-8")
+        write_atomic(listing, format_bsd_line(digest.algo, layout.file, digest.hex) + "\n")
         return fetch_verified(url, listing.as_uri(), offline=offline), digest, url
     raise DownloadError(f"no {layout.file} for {release}: " + "; ".join(errors), hint="check the release name")
 
@@ -122,18 +124,19 @@ def import_tree(archive: Path, digest: Digest, release: str, origin: str) -> Sou
     root = cache_dir("sources", f"{release}-{digest.hex[:16]}")
     tree = root / "src"
     stamp = root / _STAMP
-    if not stamp.is_file():
-        with step("import-source", release=release):
-            if tree.exists():
-                shutil.rmtree(tree)
-            tree.mkdir()
-            with tarfile.open(archive, "r:*") as tar:
-                tar.extractall(tree, members=_members(tar, layout.strip_prefix), filter="data")
-            git.run_git(tree, "init", "-q")
-            git.run_git(tree, "add", "-A", ".")
-            message = f"FreeBSD {release} {layout.file} ({digest.algo} {digest.hex})"
-            git.run_git(tree, *git.HARNESS_IDENTITY, "commit", "-q", "-m", message)
-            stamp.write_text(git.head_revision(tree) + "\n", encoding="utf-8")
+    with build_lock(root):  # builds that need the same release at once import it once; the others wait
+        if not stamp.is_file():
+            with step("import-source", release=release):
+                if tree.exists():
+                    shutil.rmtree(tree)
+                tree.mkdir()
+                with tarfile.open(archive, "r:*") as tar:
+                    tar.extractall(tree, members=_members(tar, layout.strip_prefix), filter="data")
+                git.run_git(tree, "init", "-q")
+                git.run_git(tree, "add", "-A", ".")
+                message = f"FreeBSD {release} {layout.file} ({digest.algo} {digest.hex})"
+                git.run_git(tree, *git.HARNESS_IDENTITY, "commit", "-q", "-m", message)
+                write_atomic(stamp, git.head_revision(tree) + "\n")
     revision = git.head_revision(tree)
     version = read_version(tree, revision) or parse_release(release)
     return SourceTree(tree, revision, "release", version, origin=f"{origin} sha256:{digest.hex}")

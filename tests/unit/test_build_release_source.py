@@ -6,6 +6,7 @@ import hashlib
 import io
 import shutil
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,25 @@ def test_tampered_src_txz_is_refused(mirror: tuple[Path, str]) -> None:
         out.write(b"tampered")
     with pytest.raises(ChecksumMismatch):
         fetch_src_txz("14.1-RELEASE")
+
+
+def test_two_builds_importing_one_release_at_once_share_one_tree(mirror: tuple[Path, str]) -> None:
+    fetch_src_txz("14.1-RELEASE")  # downloaded once; the race under test is the unpack and git import
+    start = threading.Barrier(3)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def one_build() -> None:
+        start.wait()
+        try:
+            results.append(release_source("14.1-RELEASE").revision)
+        except BaseException as exc:  # reported below: the race must not fail either build
+            errors.append(exc)
+
+    workers = [threading.Thread(target=one_build) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert len(results) == 3 and len(set(results)) == 1
