@@ -69,6 +69,13 @@ def manifest_digest(text: str, name: str, *, source: str) -> Digest:
     raise DownloadError(f"{source} has no entry for {name}", hint="the release may not publish a source set")
 
 
+#: What to do when the release's sources cannot be downloaded.
+SOURCE_OFFLINE_HINT = (
+    "build from a FreeBSD git checkout with --src DIR, or set HARNESS_FREEBSD_MIRROR (or [images] mirror in the "
+    "config file) to a reachable mirror"
+)
+
+
 def site_roots(mirror: str | None = None) -> list[str]:
     from harness.images.manifest import configured_mirror, load_sites
 
@@ -82,7 +89,7 @@ def site_roots(mirror: str | None = None) -> list[str]:
 def fetch_src_txz(release: str, *, mirror: str | None = None, offline: bool = False) -> tuple[Path, Digest, str]:
     """The verified ``src.txz`` of ``release`` in the cache: (path, digest, URL)."""
     from harness.images import fetch_verified
-    from harness.images.http import NotFound, fetch_text
+    from harness.images.http import NetworkUnreachable, NotFound, fetch_text
 
     layout = load_layout()
     checksums = cache_dir("sources", "checksums")
@@ -92,12 +99,13 @@ def fetch_src_txz(release: str, *, mirror: str | None = None, offline: bool = Fa
         url, manifest_url = directory + layout.file, directory + layout.manifest
         try:
             digest = manifest_digest(fetch_text(manifest_url), layout.file, source=manifest_url)
+            listing = checksums / f"{release}-{layout.file}.SHA256"
+            write_atomic(listing, format_bsd_line(digest.algo, layout.file, digest.hex) + "\n")
+            return fetch_verified(url, listing.as_uri(), offline=offline), digest, url
         except NotFound as exc:
             errors.append(exc.message)
-            continue
-        listing = checksums / f"{release}-{layout.file}.SHA256"
-        write_atomic(listing, format_bsd_line(digest.algo, layout.file, digest.hex) + "\n")
-        return fetch_verified(url, listing.as_uri(), offline=offline), digest, url
+        except NetworkUnreachable as exc:  # the images hint (--image FILE) means nothing to `harness build`
+            raise NetworkUnreachable(exc.message, hint=SOURCE_OFFLINE_HINT) from None
     raise DownloadError(f"no {layout.file} for {release}: " + "; ".join(errors), hint="check the release name")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import socket
 import tarfile
 import threading
 from pathlib import Path
@@ -105,3 +106,15 @@ def test_two_builds_importing_one_release_at_once_share_one_tree(mirror: tuple[P
         worker.join()
     assert errors == []
     assert len(results) == 3 and len(set(results)) == 1
+
+
+def test_unreachable_mirror_says_how_to_build_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    with socket.socket() as probe:  # a port on this machine that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HARNESS_FREEBSD_MIRROR", f"http://127.0.0.1:{port}/")
+    with pytest.raises(DownloadError) as caught:
+        fetch_src_txz("14.1-RELEASE")
+    line = caught.value.one_line()
+    assert "cannot reach" in line and "--src DIR" in line and "--image" not in line
