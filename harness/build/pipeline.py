@@ -88,16 +88,24 @@ class BuildResult:
     commands: list[Command]
 
 
-def _source(options: BuildOptions) -> SourceTree:
+def _local_source(options: BuildOptions) -> SourceTree | None:
+    """The --src checkout, or None for --release (whose name is checked here, its download comes later)."""
     if options.src is not None and options.release is not None:
         raise UsageError("give either --src or --release, not both")
     if options.src is not None:
         return open_checkout(options.src)
     if options.release is not None:
-        from harness.build.release_source import release_source
+        from harness.build.release_source import parse_release
 
-        return release_source(options.release, dry_run=options.dry_run)
+        parse_release(options.release)
+        return None
     raise UsageError("no source tree: pass --src DIR (a FreeBSD git checkout) or --release X.Y-RELEASE")
+
+
+def _release_source(options: BuildOptions) -> SourceTree:
+    from harness.build.release_source import release_source
+
+    return release_source(str(options.release), dry_run=options.dry_run)
 
 
 def _kernconf(source: SourceTree, results: list[ApplyResult], options: BuildOptions) -> Kernconf:
@@ -177,20 +185,26 @@ def _show_preflight(backend: Backend, echo: Echo) -> None:
             echo(f"#   missing {req.path}: {req.what} -> Debian package {req.package}")
 
 
-def _resolve(options: BuildOptions) -> tuple[Arch, list[PatchRecipe], Backend, SourceTree]:
-    """The arch, recipes, backend and source tree ``options`` name (usage errors first, before any work)."""
+def _resolve(options: BuildOptions) -> tuple[Arch, list[PatchRecipe], Backend, SourceTree | None]:
+    """The arch, recipes, backend and --src checkout ``options`` name: every usage error, before any work."""
     arch = get_arch(options.arch)
     recipes = load_catalogue().resolve(list(options.patches))
     backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
-    source = _source(options)
+    return arch, recipes, backend, _local_source(options)
+
+
+def _with_source(backend: Backend, options: BuildOptions, local: SourceTree | None) -> tuple[Backend, SourceTree]:
+    """The source tree (a release's is downloaded here) and the backend fitted to it."""
+    source = local or _release_source(options)
     if isinstance(backend, GuestBackend):  # the builder VM runs the release the sources come from
         backend = backend.for_source(source.version.revision.split(".")[0] if source.version else None)
-    return arch, recipes, backend, source
+    return backend, source
 
 
 def dry_run(options: BuildOptions, echo: Echo = print) -> BuildResult:
     """Print every command the build would run, change nothing (cheribuild's pretend mode)."""
-    arch, recipes, backend, source = _resolve(options)
+    arch, recipes, backend, local = _resolve(options)
+    backend, source = _with_source(backend, options, local)
     if options.release is not None:
         from harness.build.release_source import planned_urls
 
@@ -222,8 +236,9 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
     """Build (or find in the cache) the kernel ``options`` describe. Returns where it is."""
     if options.dry_run:
         return dry_run(options, echo)
-    arch, recipes, backend, source = _resolve(options)
-    backend.preflight()
+    arch, recipes, backend, local = _resolve(options)
+    backend.preflight()  # a missing toolchain is said before a release's sources are downloaded
+    backend, source = _with_source(backend, options, local)
     toolchain = backend.toolchain()
     with ExitStack() as stack:
         worktree = stack.enter_context(detached_worktree(source, cache_dir("worktrees"), keep=options.keep))

@@ -8,6 +8,7 @@ promised (metadata first, KERNCONF in place) and stages a kernel file like insta
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from harness.build import pipeline
 from harness.build.backends import Backend, BuildSpec
 from harness.build.commands import Command
 from harness.build.pipeline import BuildOptions, build
-from harness.errors import BuildError
+from harness.errors import BuildError, HostError
 
 STACK = "".join(f"line {i}\n" for i in range(1, 21))
 
@@ -172,3 +173,19 @@ def test_concurrent_builds_of_one_key_build_once(tree: tuple[Path, str], monkeyp
     assert sorted(r.cached for r in results) == [False, True]
     assert results[0].build_dir == results[1].build_dir
     assert (results[0].build_dir / "build.log").read_text().count("\ncompiling ") == 1
+
+
+def test_missing_toolchain_is_said_before_a_release_is_downloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no cross toolchain and an unreachable mirror, the toolchain is what the user hears about first."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    with socket.socket() as probe:  # a port on this machine that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HARNESS_FREEBSD_MIRROR", f"http://127.0.0.1:{port}/")
+    empty = tmp_path / "no-llvm"
+    empty.mkdir()
+    options = BuildOptions(("kstack-object",), "amd64", "cross", release="14.1-RELEASE", cross_bindir=empty)
+    with pytest.raises(HostError, match="clang"):
+        build(options)
