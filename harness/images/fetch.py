@@ -188,19 +188,27 @@ def fetch_first(
 def import_file(
     path: Path, source: Source, *, options: FetchOptions | None = None, cache: ImageCache | None = None
 ) -> Path:
-    """Put a file downloaded by other means into the cache, after checking it against the published checksum."""
+    """Put a file downloaded by other means into the cache, after checking it against the published checksum:
+    downloaded now, cached from an earlier run, or (offline) the release's CHECKSUM file lying next to ``path``."""
     options = options or FetchOptions()
     cache = cache or ImageCache.default()
-    try:
-        digest = digest_for(_checksum_text(source, cache, options), source.name, source=source.checksum_url)
-    except NetworkUnreachable:
-        cached = _cached_digest(source, cache)
-        if cached is None:
-            raise DownloadError(
-                f"cannot check {path}: {source.checksum_url} is unreachable and not cached",
-                hint="copy the CHECKSUM file next to the image and pass it with --checksum-file",
-            ) from None
-        digest = cached
+    digest: Digest | None = None
+    if not options.offline or cache.checksum_copy(source.checksum_url).exists():
+        try:
+            digest = digest_for(_checksum_text(source, cache, options), source.name, source=source.checksum_url)
+        except NetworkUnreachable:
+            digest = _cached_digest(source, cache)
+    beside = path.parent / source.checksum_url.rsplit("/", 1)[-1]
+    if digest is None and beside.is_file():
+        note("download", f"checking {path.name} against {beside}")
+        digest = digest_for(beside.read_text(encoding="utf-8", errors="replace"), source.name, source=str(beside))
+    if digest is None:
+        why = "not cached (--offline)" if options.offline else "unreachable and not cached"
+        raise DownloadError(
+            f"cannot check {path}: {source.checksum_url} is {why}",
+            hint=f"put the release's {beside.name} at {beside}, or decompress the image yourself (xz -dk) and "
+            "pass the decompressed file, which is used unchecked",
+        )
     return import_verified(path, digest, cache)
 
 

@@ -459,3 +459,30 @@ def test_concurrent_unpacking_makes_one_image(tmp_path: Path) -> None:
         thread.join()
     assert len(set(results)) == 1 and results[0].read_bytes() == raw
     assert sorted(p.name for p in cache.unpacked_dir(digest).iterdir()) == ["x.raw"]
+
+
+def test_offline_image_file_is_checked_against_the_checksum_file_beside_it(
+    cache: ImageCache, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lzma
+
+    from harness.cli.main import main
+
+    monkeypatch.setenv("HARNESS_CONFIG", str(tmp_path / "none.toml"))
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    image = folder / NAME
+    image.write_bytes(lzma.compress(b"good image"))
+    fetch = ["image", "fetch", "--release", "14", "--offline", "--from", str(image)]
+    assert main(fetch) == 2
+    err = capsys.readouterr().err
+    assert "cannot check" in err and f"{folder / 'CHECKSUM.SHA512'}" in err
+    assert "--image" not in err and "--checksum-file" not in err  # options that would not help (or do not exist)
+    beside = folder / "CHECKSUM.SHA512"
+    beside.write_text(format_bsd_line("sha512", NAME, hashlib.sha512(b"another file").hexdigest()) + "\n")
+    assert main(fetch) == 2
+    assert "does not match the published" in capsys.readouterr().err
+    assert _blobs(cache) == []
+    beside.write_text(format_bsd_line("sha512", NAME, hashlib.sha512(image.read_bytes()).hexdigest()) + "\n")
+    assert main(fetch) == 0
+    assert Path(capsys.readouterr().out.strip()).read_bytes() == b"good image"
