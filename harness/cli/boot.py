@@ -8,7 +8,7 @@ from pathlib import Path
 
 from harness.cli.common import add_json_flag, print_json
 from harness.cli.image import add_image_selection, fetch_options
-from harness.errors import ExitCode
+from harness.errors import ExitCode, UsageError
 from harness.guests.freebsd.boot import booted
 from harness.guests.freebsd.interact import hand_over
 from harness.guests.freebsd.kernel import load_build
@@ -22,7 +22,12 @@ VERB_ORDER = 30
 def _run_dir(args: argparse.Namespace) -> Path:
     if args.run_dir:
         path = Path(args.run_dir)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create the run directory {path}: {exc.strerror}", hint="pass a writable --run-dir"
+            ) from None
         return path
     return Path(tempfile.mkdtemp(prefix="boot-", dir=cache_dir("boots")))
 

@@ -331,3 +331,17 @@ def test_boot_with_a_missing_kernel_dir_is_a_usage_error(tmp_path: Path, capsys:
 
     assert main(["boot", "--kernel", str(tmp_path / "nope")]) == 2
     assert "has no `kernel` file" in capsys.readouterr().err
+
+
+def test_boot_with_a_run_dir_that_cannot_be_made_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli.main import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    image = tmp_path / "disk.qcow2"
+    image.write_bytes(b"QFI\xfb")
+    assert main(["boot", "--image", str(image), "--run-dir", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: cannot create the run directory") and err.count("\n") == 1
