@@ -72,7 +72,8 @@ def read_version(repo: Path, revision: str) -> FreeBSDVersion | None:
 def open_checkout(path: Path) -> SourceTree:
     """The user's checkout given with ``--src``; a missing directory or a non-git tree is a usage error."""
     if not path.is_dir():
-        raise UsageError(f"source tree {path} does not exist", hint="pass --src with a FreeBSD git checkout")
+        what = "is not a directory" if path.exists() else "does not exist"
+        raise UsageError(f"source tree {path} {what}", hint="pass --src with a FreeBSD git checkout")
     if not git.is_git_checkout(path):
         raise UsageError(
             f"source tree {path} is not a git checkout",

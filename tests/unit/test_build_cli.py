@@ -75,6 +75,7 @@ def test_dry_run_prints_every_command(src: Path, capsys: pytest.CaptureFixture[s
         (["build", "--patch", "one", "--kstack-pages", "0"], "must be at least 1"),
         (["patch", "check", "nope", "--src", "."], "unknown patch 'nope'"),
         (["patch", "check", "one", "--src", "/nonexistent/tree"], "does not exist"),
+        (["patch", "check", "one", "--src", __file__], f"source tree {__file__} is not a directory"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
