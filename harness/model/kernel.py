@@ -30,7 +30,7 @@ class ModelError(UsageError):
     """An event that cannot happen in this state (no such thread, exit of a thread twice, …)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ModelParams:
     """Knobs of the model that are not arch constants. Defaults describe a small idle QEMU guest."""
 
@@ -105,9 +105,12 @@ class Proc:
         self.swapped = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Counters:
-    """vmmeter counters restricted to what stacks do (the model's share of ``vmstat -s``)."""
+    """vmmeter counters restricted to what stacks do (the model's share of ``vmstat -s``).
+
+    Slotted: a plain dataclass keeps each default as a class attribute, which the interpreter cannot specialise
+    attribute reads past, and the simulator reads and bumps these counters on every step."""
 
     v_forks: int = 0
     v_swapout: int = 0
