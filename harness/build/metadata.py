@@ -4,18 +4,17 @@ starts (tuxmake's "reproducer first"), so even a killed build says what it was; 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shlex
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.build.commands import Command
+from harness.images.cache import exclusive_lock
 
 STATUS_BUILDING = "building"
 STATUS_COMPLETE = "complete"
@@ -102,12 +101,6 @@ def write_reproducer(build_dir: Path, cli: list[str], commands: list[Command]) -
     return path
 
 
-@contextlib.contextmanager
-def build_lock(build_dir: Path) -> Iterator[None]:
+def build_lock(build_dir: Path) -> contextlib.AbstractContextManager[None]:
     """One build per key at a time: a second process with the same key waits, then finds the kernel cached."""
-    with (build_dir / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(build_dir / ".lock")

@@ -54,20 +54,25 @@ class ImageCache:
         key = hashlib.sha256(url.encode()).hexdigest()[:24]
         return self._dir("checksums") / f"{key}-{url.rsplit('/', 1)[-1]}"
 
-    @contextlib.contextmanager
-    def locked(self, key: str) -> Iterator[None]:
+    def locked(self, key: str) -> contextlib.AbstractContextManager[None]:
         """Hold the exclusive lock for one content address (blocks while another process holds it)."""
-        path = self._dir("locks") / f"{key}.lock"
-        with path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return exclusive_lock(self._dir("locks") / f"{key}.lock")
 
     def entries(self) -> list[Path]:
         """Every verified blob in the cache."""
         return sorted(p for p in self._dir("blobs").iterdir() if p.is_file())
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """An fcntl lock on ``path`` (created if missing) for the block: other processes, and other threads that open
+    the same path, wait for it. The kernel drops it if the holder dies."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def publish(source: Path, dest: Path) -> None:
