@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--guest", choices=GUESTS, default="freebsd", help="guest profile (default freebsd)")
     add_image_selection(parser)
+    parser.add_argument(
+        "--image",
+        type=Path,
+        metavar="FILE",
+        help="use this FreeBSD image file (an .xz is verified against the release's checksums) instead of downloading",
+    )
     parser.add_argument("--kernel", type=Path, metavar="DIR", help="install this built kernel (harness build output)")
     parser.add_argument("--patch", metavar="NAME", help="build a kernel with this patch recipe first (patches/NAME)")
     parser.add_argument(
@@ -106,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--kernel and --patch apply to FreeBSD guests", hint="drop them with --guest linuxtest")
     if args.kernel and args.patch:
         raise UsageError("--kernel and --patch both name the kernel to boot", hint="give one of them")
+    if args.image and args.guest != "freebsd":
+        raise UsageError("--image is a FreeBSD image", hint="drop it with --guest linuxtest")
+    if args.image and not args.image.is_file():
+        raise UsageError(
+            f"--image {args.image}: no such file", hint="pass an official FreeBSD VM image (.xz or unpacked)"
+        )
     if args.kernel and not args.kernel.is_dir():
         raise UsageError(f"--kernel {args.kernel} is not a directory", hint="pass the output dir of `harness build`")
     guest = profile(args.guest)
@@ -123,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         model=parse_model(args.model),
         mirror=args.mirror,
         offline=args.offline,
+        image=args.image,
         argv=["harness", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("harness") else ["harness", "run"],
     )
     with listening(StderrProgress()):

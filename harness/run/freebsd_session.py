@@ -41,7 +41,7 @@ def _kernel_dir(request: Any) -> Path | None:
 def freebsd(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False) -> Iterator[GuestSession]:
     from harness.guests.freebsd.boot import booted
     from harness.guests.freebsd.kernel import load_build
-    from harness.images import FetchOptions, configured_mirror, ensure, select
+    from harness.images import FetchOptions, configured_mirror, ensure, from_file, select
     from harness.images.manifest import load_manifests
 
     manifest = select(request.release_name or request.release or "14", request.arch, load_manifests())
@@ -51,7 +51,12 @@ def freebsd(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool =
     if kernel_dir is not None and build is None:  # pragma: no cover - load_build raises on its own
         raise UsageError(f"{kernel_dir} holds no kernel build")
     with step("image", release=manifest.release, arch=manifest.arch):
-        base = ensure(manifest, mirror=configured_mirror(request.mirror), options=FetchOptions(offline=request.offline))
+        mirror = configured_mirror(request.mirror)
+        options = FetchOptions(offline=request.offline)
+        if request.image is not None:
+            base = from_file(manifest, Path(request.image), mirror=mirror, options=options)
+        else:
+            base = ensure(manifest, mirror=mirror, options=options)
     with booted(manifest, base, run.path, kernel=build) as guest:
         facts = {
             "arch": request.arch,

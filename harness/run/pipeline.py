@@ -43,6 +43,8 @@ class RunRequest:
     release_name: str | None = None
     mirror: str | None = None
     offline: bool = False
+    #: An image file the user downloaded (``--image``): used instead of fetching the release's image.
+    image: Path | None = None
 
 
 @dataclass
@@ -134,6 +136,8 @@ def reproducer_argv(request: RunRequest, typed: dict[str, dict[str, ParamValue]]
     argv = ["harness", "run", "--guest", request.guest, "--arch", request.arch]
     if request.release_name:
         argv += ["--release", request.release_name.removesuffix("-RELEASE")]
+    if request.image:
+        argv += ["--image", str(Path(request.image).resolve())]
     if request.kernel:
         argv += ["--kernel", str(Path(request.kernel).resolve())]
     if request.patch:

@@ -59,6 +59,7 @@ def test_reproducer_spells_out_every_choice() -> None:
         arch="arm64",
         workloads=["thread-hold"],
         release_name="14.4-RELEASE",
+        image=Path("/images/FreeBSD-14.4-RELEASE-arm64-aarch64-ufs.qcow2"),
         patch="kstack-object",
         ddb=True,
         model={"noise": 4},
@@ -66,7 +67,8 @@ def test_reproducer_spells_out_every_choice() -> None:
     )
     argv = reproducer_argv(request, {"thread-hold": {"threads": 512, "hold_seconds": 120}})
     assert shlex.join(argv) == (
-        "harness run --guest freebsd --arch arm64 --release 14.4 --patch kstack-object --workload thread-hold "
+        "harness run --guest freebsd --arch arm64 --release 14.4 "
+        "--image /images/FreeBSD-14.4-RELEASE-arm64-aarch64-ufs.qcow2 --patch kstack-object --workload thread-hold "
         "--param thread-hold:threads=512 --param thread-hold:hold_seconds=120 --model noise=4 --ddb --runs-dir runs"
     )
 
@@ -98,6 +100,8 @@ def test_param_and_model_options_parse() -> None:
         (["run", "--guest", "linuxtest", "--param", "thread-hold:threads=many"], "must be an integer"),
         (["run", "--guest", "linuxtest", "--workload", "thread-hold", "--param", "fork-churn:forks=1"], "not run"),
         (["run", "--release", "9"], "no image manifest"),
+        (["run", "--image", "/nonexistent-image.raw.xz"], "no such file"),
+        (["run", "--guest", "linuxtest", "--image", "pyproject.toml"], "is a FreeBSD image"),
     ],
 )
 def test_bad_run_options_are_one_line_usage_errors(
