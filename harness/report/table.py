@@ -28,7 +28,10 @@ def print_summary(result: RunResult, run_dir: Path, reports: dict[str, Path]) ->
             f"{v.expected} {v.unit}",
             observed,
         )
-    console.print(table)
+    if result.verdicts:
+        console.print(table)
+    else:
+        console.print(f"run {result.run_id}: {result.outcome} (exit {int(result.exit_code)}), no checks were judged")
     counts = result.counts()
     console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['inconclusive']} inconclusive")
     if result.crash:
