@@ -26,11 +26,11 @@ class G0Kernel(Kernel):
         obj = VmObject(self._next_oid, "df", pages, colored=False, flags=0)
         self._next_oid += 1
         self.c.vm_object_req += 1
-        kva = self.kernel_arena.alloc(a.ptoa(pages + self.G))
+        kva = self.kernel_arena.alloc((pages + self.G) << a.page_shift)
         if kva is None:
             self.c.kva_fail += 1  # "kstack allocation failed"; the object is deallocated again
             return None
-        ks = kva + a.ptoa(self.G)
+        ks = kva + (self.G << a.page_shift)
         st = Stack(ks, pages, obj, 0)
         if self._page_in_stack(st, self.domain_order(domain)):
             self.c.stalls += 1  # vm_page_grab_pages(VM_ALLOC_NORMAL) sleeps in VM_WAIT
@@ -46,7 +46,7 @@ class G0Kernel(Kernel):
         self._page_out_stack(stack)
         del self.objs[stack.obj.oid]
         self.c.vm_object_used -= 1
-        self.kernel_arena.free(stack.ks - self.arch.ptoa(self.G))
+        self.kernel_arena.free(stack.ks - (self.G << self.arch.page_shift))
         self.c.wired -= stack.npages
         self.c.destroyed += 1
         del self.stacks[stack.ks]

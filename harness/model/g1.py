@@ -35,12 +35,13 @@ class G1Kernel(UmaCacheKernel):
 
     def _stack_create(self, domain: int, pages: int) -> Stack | None:
         a = self.arch
-        kva = self.kernel_arena.alloc(a.ptoa(pages + self.G))
+        shift = a.page_shift
+        kva = self.kernel_arena.alloc((pages + self.G) << shift)
         if kva is None:
             self.c.kva_fail += 1  # "vm_thread_stack_create: kstack allocation failed"
             return None
-        ks = kva + a.ptoa(self.G)
-        st = Stack(ks, pages, self.kobj, self.pindex(ks, pages))
+        ks = kva + (self.G << shift)
+        st = Stack(ks, pages, self.kobj, (ks - a.vm_min_kernel_address) >> shift)  # g1_pindex
         # kstack_object->domain.dr_policy = ds, re-set on every retry
         if self._page_in_stack(st, self.domain_order(domain)):
             self.c.stalls += 1  # VM_ALLOC_WAITFAIL: sleep for pages, then retry; never fails
@@ -52,7 +53,7 @@ class G1Kernel(UmaCacheKernel):
 
     def _stack_destroy(self, stack: Stack) -> None:
         self._page_out_stack(stack)  # pages leave the object before the KVA can be reused
-        self.kernel_arena.free(stack.ks - self.arch.ptoa(self.G))
+        self.kernel_arena.free(stack.ks - (self.G << self.arch.page_shift))
         self.c.wired -= stack.npages
         self.c.destroyed += 1
         del self.stacks[stack.ks]

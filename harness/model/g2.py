@@ -101,7 +101,7 @@ class G2Kernel(UmaCacheKernel):
     def _stack_create(self, domain: int, pages: int) -> Stack | None:
         a = self.arch
         obj = self.kobj if pages == self.P else self.altobj
-        size = a.ptoa(pages + self.G)
+        size = (pages + self.G) << a.page_shift
         for d in self.domain_order(domain):
             arena = self.kstack_arena[d] if pages == self.P else self.vmd_kernel_arena[d]
             kva = arena.alloc(size)
@@ -111,7 +111,7 @@ class G2Kernel(UmaCacheKernel):
             if not self.phys_available(d, pages):
                 arena.free(kva)  # vm_thread_stack_back returned ENOMEM: try the next domain
                 continue
-            ks = kva + a.ptoa(self.G)
+            ks = kva + (self.G << a.page_shift)
             st = Stack(ks, pages, obj, self.pindex(ks, pages))
             self._page_in_run(st, 0, pages, d)
             st.domain = d
@@ -124,7 +124,7 @@ class G2Kernel(UmaCacheKernel):
     def _stack_destroy(self, stack: Stack) -> None:
         self._page_out_stack(stack)
         a = self.arch
-        kva = stack.ks - a.ptoa(self.G)
+        kva = stack.ks - (self.G << a.page_shift)
         if stack.npages == self.P:
             self.kstack_arena[stack.domain].free(kva)
         else:

@@ -322,10 +322,16 @@ class Kernel:
         td = Thread(self._next_tid, cpu, dom)
         self._next_tid += 1
         self.thread_structs += 1
-        stack = self._new_stack(pages, cpu)
+        # _new_stack, inlined: a thread creation is a third of the simulator's events.
+        P = self.P
+        pages = P if pages <= 1 else min(pages, self.arch.kstack_max_pages)
+        stack = self._vm_thread_new(pages, cpu)
         if stack is None:
             self.thread_structs -= 1
             return None
+        if pages != P:
+            self.alt_stacks += 1
+            self.alt_pages += pages
         td.stack = stack
         return td
 
@@ -403,9 +409,15 @@ class Kernel:
             zl = self.zombies[d]
             while zl:
                 td = zl.pop()
-                rcpu = cpu if cpu is not None else td.cpu
-                if td.stack is not None:
-                    self._dispose_stack(td.stack, rcpu)
+                st = td.stack
+                if st is not None:
+                    # _dispose_stack, inlined: every created thread is reaped.
+                    if st.swapped:
+                        raise ModelError("disposing a swapped-out stack (the kernel panics: kstack already missing?)")
+                    if st.npages != self.P:
+                        self.alt_stacks -= 1
+                        self.alt_pages -= st.npages
+                    self._vm_thread_dispose(st, cpu if cpu is not None else td.cpu)
                     td.stack = None
                 self.thread_structs -= 1
                 n += 1

@@ -16,6 +16,9 @@ VMEM_OPTVALUE = 1 << VMEM_OPTORDER
 VMEM_MAXORDER = VMEM_OPTVALUE - 1 + 64 - VMEM_OPTORDER
 
 
+_ORDER_BIAS = VMEM_OPTVALUE - VMEM_OPTORDER - 2  # size2order above VMEM_OPTVALUE: bit_length() + this
+
+
 def size2order(qsize: int) -> int:
     if qsize < VMEM_OPTVALUE:
         return qsize - 1
@@ -89,17 +92,22 @@ class Vmem:
 
     # --- bookkeeping ---------------------------------------------------------------------------------------------
 
+    # size2order() and _roundup() are written out in the three functions below: they run several times for
+    # every stack built or destroyed.
+
     def _insfree(self, start: int, size: int) -> None:
         self._free[start] = size
         self._free_end[start + size] = start
-        order = size2order(size >> self.qshift)
+        qsize = size >> self.qshift
+        order = qsize - 1 if qsize < VMEM_OPTVALUE else qsize.bit_length() + _ORDER_BIAS
         self._lists[order][start] = None
         self._nonempty |= 1 << order
 
     def _remfree(self, start: int) -> int:
         size = self._free.pop(start)
         del self._free_end[start + size]
-        order = size2order(size >> self.qshift)
+        qsize = size >> self.qshift
+        order = qsize - 1 if qsize < VMEM_OPTVALUE else qsize.bit_length() + _ORDER_BIAS
         lst = self._lists[order]
         del lst[start]
         if not lst:
@@ -120,8 +128,9 @@ class Vmem:
         q = self.quantum
         if align <= q:
             align = 0
-        size = _roundup(size, q)
-        order = size2order(size >> self.qshift)
+        size = -(-size // q) * q
+        qsize = size >> self.qshift
+        order = qsize - 1 if qsize < VMEM_OPTVALUE else qsize.bit_length() + _ORDER_BIAS
         while True:
             m = self._nonempty >> order
             o = order
