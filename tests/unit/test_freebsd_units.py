@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from harness.guests.freebsd.kernel import (
     verify,
     version_from_elf,
 )
+from harness.guests.freebsd.login import unique_prompt
 
 
 def _nm(*names: str) -> str:
@@ -224,3 +226,14 @@ def test_a_harness_build_directory_is_understood(tmp_path: Path) -> None:
     build = load_build(tmp_path)
     assert build.directory == staged and build.ident == "HARNESS_AB12"
     assert build.version and build.version.startswith("FreeBSD 15.1-RELEASE #0")
+
+
+def test_unique_prompt_and_the_adapters_prompt_follow_the_configured_tag() -> None:
+    command, prompt = unique_prompt("QATAG", "ab12")
+    assert command == 'PS1="QA""TAG-ab12# "' and not re.search(prompt, command)
+    assert re.search(prompt, "QATAG-ab12# ") and not re.search(prompt, "QATAG-ff00# ")
+    adapter = FreeBSDGuest()
+    retagged = dataclasses.replace(adapter.data, console=dataclasses.replace(adapter.data.console, prompt_tag="QATAG"))
+    fallback = FreeBSDGuest(data=retagged).prompt  # before login: any session's prompt for this tag
+    assert re.search(fallback, "QATAG-ab12# ") and re.search(fallback, "QATAG-ff00# ")
+    assert not re.search(fallback, "HXPROMPT-ab12# ")

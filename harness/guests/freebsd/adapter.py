@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from harness.guests.base import Credentials, DeathStrings, DebuggerDialect
 from harness.guests.freebsd import ddb
 from harness.guests.freebsd.data import FreeBSDData, load
-from harness.guests.freebsd.login import Session, login
+from harness.guests.freebsd.login import Session, login, prompt_regex
 
 if TYPE_CHECKING:
     from harness.vm.console import Console
@@ -29,7 +29,7 @@ class FreeBSDGuest:
     @property
     def prompt(self) -> str:
         """The unique prompt of the current console session (valid after ``login``)."""
-        return self.session.prompt if self.session else r"HXPROMPT-[0-9a-f]+# "
+        return self.session.prompt if self.session else prompt_regex(self.data.console.prompt_tag)
 
     @property
     def death_strings(self) -> DeathStrings:

@@ -15,6 +15,7 @@ What the console shows and when (freebsd-facts §A.4, §B.3, §B.4; fixture cons
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,7 +50,12 @@ def unique_prompt(tag: str, token: str) -> tuple[str, str]:
     """The ``PS1=`` command to type and the regex of the prompt it yields. The command splits the tag with an empty
     quoted string, so its echo on the console never matches the regex."""
     command = f'PS1="{tag[:2]}""{tag[2:]}-{token}# "'
-    return command, rf"{tag}-{token}# "
+    return command, prompt_regex(tag, re.escape(token))
+
+
+def prompt_regex(tag: str, token: str = r"[0-9a-f]+") -> str:
+    """The regex of the unique prompt for ``tag``; by default any session's token."""
+    return rf"{re.escape(tag)}-{token}# "
 
 
 def _steer_loader_to_serial(console: Console, loader: LoaderData, eol: str, at_menu: bool) -> None:
