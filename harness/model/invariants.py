@@ -10,6 +10,7 @@ are checked on the stacks an event touched. A violation raises ``InvariantViolat
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 from harness.model.g0_common import G0Kernel
 from harness.model.g0_list import G0ListKernel
@@ -31,6 +32,11 @@ APPLIES: dict[str, tuple[str, ...]] = {
     "I-19": ("G3",),
     "I-20": ("G1", "G2", "G3"),
 }
+
+
+# Field getters for the full walk (check_all), mapped over every stack or thread.
+_NPAGES = attrgetter("npages")
+_STACK_SWAPPED = attrgetter("stack.swapped")
 
 
 class InvariantViolation(AssertionError):
@@ -125,7 +131,7 @@ def check_i12(k: Kernel) -> None:
                 _fail("I-12", f"kstack arena {d}: size {arena.size} != {a.kstack_arena_span}·{len(arena.spans)}")
     elif isinstance(k, G1Kernel):
         stacks = k.stacks.values()
-        want = a.ptoa(sum(st.npages for st in stacks) + k.G * len(stacks) + sum(k.other_kva.values()))
+        want = a.ptoa(sum(map(_NPAGES, stacks)) + k.G * len(stacks) + sum(k.other_kva.values()))
         if k.kernel_arena.inuse != want:
             _fail("I-12", f"kernel arena inuse {k.kernel_arena.inuse} != stacks+other {want}")
 
@@ -281,12 +287,13 @@ def check_all(k: Kernel) -> list[str]:
         done.append("I-4")
     check_counts(k)
     for p in k.procs.values():
-        for td in p.threads:
-            assert td.stack is not None
-            if p.swapped:
+        if p.swapped:
+            for td in p.threads:
+                assert td.stack is not None
                 check_swapped_out(k, td.stack)
-            elif td.stack.swapped:
-                _fail("I-16", f"thread {td.tid} of a resident process has a swapped stack")
+        elif any(map(_STACK_SWAPPED, p.threads)):
+            td = next(td for td in p.threads if _STACK_SWAPPED(td))
+            _fail("I-16", f"thread {td.tid} of a resident process has a swapped stack")
     if gen in APPLIES["I-14"]:
         done += ["I-14", "I-16"]
     return done
