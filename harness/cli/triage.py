@@ -11,6 +11,11 @@ from harness.parse.panic import parse_panics
 VERB_ORDER = 61
 
 
+def _exit_code(found: int) -> int:
+    # The log shows a crashed kernel: exit 3, as every verb does, so a CI step can gate on it.
+    return int(ExitCode.KERNEL_CRASH if found else ExitCode.OK)
+
+
 def _run(args: argparse.Namespace) -> int:
     reports = parse_panics(read_input(args.console_log))
     if args.json:
@@ -31,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
                 for r in reports
             ]
         )
-        return int(ExitCode.OK)
+        return _exit_code(len(reports))
     if not reports:
         print("no crash found")
     for number, report in enumerate(reports, start=1):
@@ -39,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  signature {report.signature}, lines {report.first_line}-{report.last_line}")
         for line in report.lines:
             print(f"  | {line}")
-    return int(ExitCode.OK)
+    return _exit_code(len(reports))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -47,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "triage",
         help="list the kernel crashes in a console log (syzkaller-style titles, dedup signatures)",
         description="List each panic / fatal trap in a console log: its title (syzkaller's FreeBSD rules), a "
-        "signature stable across runs for dedup, and the lines it came from. '-' reads standard input.",
+        "signature stable across runs for dedup, and the lines it came from. '-' reads standard input. "
+        "Exit 0 when the log shows no crash, 3 when it shows at least one.",
     )
     parser.add_argument("console_log", metavar="CONSOLE_LOG", help="a serial console log; '-' reads stdin")
     add_json_flag(parser)

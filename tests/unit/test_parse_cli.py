@@ -31,7 +31,7 @@ db>
 def test_triage_lists_each_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "console.log"
     log.write_text("boot noise\n" + PANIC_LOG + "---<<BOOT>>---\nFatal trap 12: page fault while in kernel mode\n")
-    assert cli_main.main(["triage", str(log), "--json"]) == ExitCode.OK
+    assert cli_main.main(["triage", str(log), "--json"]) == ExitCode.KERNEL_CRASH
     crashes = json.loads(capsys.readouterr().out)
     assert [c["title"] for c in crashes] == [
         "panic: vm_thread_new: kstack allocation failed",
@@ -39,9 +39,16 @@ def test_triage_lists_each_crash(tmp_path: Path, capsys: pytest.CaptureFixture[s
     ]
     assert crashes[0]["first_line"] == 2 and crashes[0]["thread"] == [812, 100123]
     assert crashes[0]["lines"][0].startswith("login: panic:")
-    assert cli_main.main(["triage", str(log)]) == ExitCode.OK
+    assert cli_main.main(["triage", str(log)]) == ExitCode.KERNEL_CRASH
     text = capsys.readouterr().out
     assert "crash 1: panic: vm_thread_new: kstack allocation failed" in text and "| cpuid = 0" in text
+
+
+def test_triage_of_a_clean_log_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "console.log"
+    log.write_text("---<<BOOT>>---\nFreeBSD/SMP: 2 CPUs\nlogin: \n")
+    assert cli_main.main(["triage", str(log)]) == ExitCode.OK
+    assert "no crash found" in capsys.readouterr().out
 
 
 def test_parse_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
