@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import harness.run.freebsd_analysis as freebsd_analysis
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UsageError
 from harness.model.linux_task import KSTACK, TASKS, LinuxTaskModel
 from harness.report.results import Crash, RunResult
 from harness.run.crashes import find_crash
@@ -21,6 +21,8 @@ from harness.validate import linux
 from harness.validate.observed import Observations
 from harness.validate.verdicts import Verdict, judge
 
+#: What ``--model KEY=VALUE`` may override, per guest. Every such constant is a non-negative integer.
+MODEL_KEYS = {"linuxtest": frozenset({"thread_size_kib"}), "freebsd": freebsd_analysis.MODEL_KEYS}
 PLATEAU_LINE = re.compile(r"^harness: plateau threads=(?P<threads>\d+)", re.MULTILINE)
 SNAPSHOT = "snapshot.txt"
 SAMPLES = "samples.txt"
@@ -54,6 +56,21 @@ def linux_workload(
     return judge(predictions, obs, workload=name), obs
 
 
+def check_model_overrides(guest: str, overrides: dict[str, Any]) -> None:
+    """Refuse ``--model`` keys the guest's model does not have (they would be ignored, and the run judged by the
+    unchanged model) and values that are not non-negative integers (they would break the model mid-analysis)."""
+    known = MODEL_KEYS.get(guest)
+    if known is None:
+        return  # an unknown guest is refused by analyze itself
+    for key, value in overrides.items():
+        if key not in known:
+            raise UsageError(
+                f"--model {key}: the {guest} model has no constant {key!r}", hint=f"known: {', '.join(sorted(known))}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UsageError(f"--model {key}={value}: must be a non-negative integer")
+
+
 def _crash_from(meta: dict[str, Any], console_text: str | None, guest: str) -> Crash | None:
     recorded = meta.get("crash")
     if recorded:
@@ -72,6 +89,7 @@ def analyze(run: RunDir, *, offline: bool = False, model_overrides: dict[str, An
     guest = str(meta.get("guest", ""))
     arch = str(meta.get("arch", ""))
     overrides = {**meta.get("model", {}), **(model_overrides or {})}
+    check_model_overrides(guest, overrides)
     workloads = list(meta.get("workloads", []))
     result = RunResult(
         run_id=run.run_id,

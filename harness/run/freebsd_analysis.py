@@ -33,6 +33,8 @@ PARAM_MAP = {
 }
 ARCH_FIELDS = {f.name for f in dataclasses.fields(ArchConstants)} - {"arch"}
 PARAM_FIELDS = {f.name for f in dataclasses.fields(WorkloadParams)}
+#: What ``--model KEY=VALUE`` may override on a FreeBSD run: an arch constant or a workload parameter.
+MODEL_KEYS = frozenset(ARCH_FIELDS | PARAM_FIELDS)
 
 
 @dataclass

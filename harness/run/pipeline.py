@@ -15,7 +15,7 @@ from harness.errors import GuestCrashed, HarnessError, UsageError
 from harness.report.results import RunResult
 from harness.report.write import write_all
 from harness.run import collect, ddb
-from harness.run.analysis import analyze
+from harness.run.analysis import analyze, check_model_overrides
 from harness.run.crashes import clean_title, workload_at
 from harness.run.profiles import GuestProfile, profile
 from harness.run.rundir import RunDir, new_run_id
@@ -56,6 +56,7 @@ class RunOutcome:
 
 def _validated(request: RunRequest, catalogue: Catalogue) -> dict[str, dict[str, ParamValue]]:
     """Every workload exists, runs on this guest, and its parameters are typed (usage errors before booting)."""
+    check_model_overrides(request.guest, request.model)
     typed: dict[str, dict[str, ParamValue]] = {}
     for name in request.workloads:
         workload = catalogue.get(name)

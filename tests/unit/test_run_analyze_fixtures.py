@@ -76,6 +76,19 @@ def test_a_wrong_model_constant_fails_the_same_capture(run_12_1: RunDir) -> None
     assert main(["analyze", str(run_12_1.path), "--model", "kstack_pages=6"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("override", "message"), [("kstack_pagez=6", "has no constant"), ("kstack_pages=x", "integer")]
+)
+def test_a_bad_model_override_is_one_line_and_writes_no_report(
+    run_12_1: RunDir, capsys: pytest.CaptureFixture[str], override: str, message: str
+) -> None:
+    # An unknown constant would be ignored (the run judged by the unchanged model); a non-number broke the model.
+    assert main(["analyze", str(run_12_1.path), "--model", override]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (run_12_1.path / "results.json").exists()
+
+
 def test_an_excerpt_without_kstack_sysctls_leaves_the_generation_open(freebsd_fixtures: Path, tmp_path: Path) -> None:
     run = _run_dir(tmp_path, {"arch": "arm64", "release": "12.2-RELEASE"})
     run.write_raw(
