@@ -171,8 +171,9 @@ def run_workload(
             binary = shlex.quote(PurePosixPath(rendered.binary).name)
             remote.run(f"kill $(cat {shlex.quote(out + '.pid')}) 2>/dev/null; killall -9 {binary} 2>/dev/null; true")
         time.sleep(profile.settle_seconds)
-        sampler.stop()
+        # Still under the sampler, as `before` was: its own tasks (a shell loop, its sleep) hold kernel stacks too.
         snapshot(remote, run, profile, name, "after")
+        sampler.stop()
         stdout = _read(remote, out)
         run.write_raw(stdout, name, "stdout.txt")
         fetch_moments(remote, run, profile, rendered)

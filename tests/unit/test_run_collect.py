@@ -3,6 +3,8 @@ hand-shake, the sampler and the raw files are exercised for real without a VM (t
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -73,3 +75,32 @@ def test_thread_hold_through_the_collectors(tmp_path: Path) -> None:
     console = (tmp_path / "console").read_text().splitlines()
     assert console[0].startswith("HARNESS-WORKLOAD-START name=thread-hold")
     assert console[-1].endswith("rc=0")
+
+
+@pytest.mark.skipif(shutil.which("x86_64-linux-gnu-gcc") is None, reason="needs the host gcc")
+def test_before_and_after_snapshots_see_the_same_harness_tasks(tmp_path: Path) -> None:
+    """The 1 s sampler is tasks of the harness in the guest (a shell loop and its sleep): if it ran during the
+    `before` snapshot but not during `after`, LX-3 (after − before = 0) would be off by its tasks' stacks."""
+    guest_dir = tmp_path / "guest"
+    sampler_done = shlex.quote(str(guest_dir / "thread-hold.samples.rc"))
+    profile = dataclasses.replace(
+        load_profiles()["linuxtest"],
+        snapshot={"sampler.txt": f"if [ -e {sampler_done} ]; then echo stopped; else echo running; fi"},
+        plateau_dwell_seconds=0.0,
+    )
+    run = RunDir.create(tmp_path / "runs", "r1", {"guest": "linuxtest", "arch": "amd64"}, ["harness", "run"])
+    catalogue = load_catalogue()
+    workload = catalogue.get("thread-hold")
+    rendered = render(
+        workload,
+        guest_os="linuxtest",
+        run_id="r1",
+        workdir=str(guest_dir),
+        overrides={"threads": 4, "hold_seconds": 60},
+        compile_in_guest=False,
+        console=str(tmp_path / "console"),
+    )
+    upload(LocalRemote(), rendered, build_static(catalogue, workload, "amd64", tmp_path / "bin"), tmp_path / "staging")
+    assert run_workload(LocalRemote(), run, profile, rendered).status == "done"
+    seen = {phase: run.read_raw("thread-hold", phase, "sampler.txt") for phase in ("before", "plateau", "after")}
+    assert seen == {"before": "running\n", "plateau": "running\n", "after": "running\n"}
