@@ -142,12 +142,12 @@ class PhysMem:
                     del rcount[ri]
             rv = resv.get((oid, ri))
             run = pfns[i:j] if i or j < n else pfns
-            if (
-                rv is not None
-                and rv.base <= min(run)
-                and max(run) < rv.base + nres
-                and domains.count(domains[i]) == n  # one domain for the whole stack (else: page by page)
-            ):
+            one_domain = domains.count(domains[i]) == n  # the whole stack in one domain (else: page by page)
+            if rv is None and one_domain:  # no reservation (an uncoloured object): every page was a single
+                d = self.domains[domains[i]]
+                d.free_pages += j - i
+                d.singles.extend(run)
+            elif rv is not None and one_domain and rv.base <= min(run) and max(run) < rv.base + nres:
                 d = self.domains[domains[i]]
                 d.free_pages += j - i
                 old = rv.popcnt
