@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.cli.common import to_jsonable
+from harness.regress.bisect import BisectResult
 from harness.regress.compare import Change, Comparison, Kind
 
 STYLES = {
@@ -22,6 +25,7 @@ STYLES = {
     Kind.STILL_FAILING: "red",
     Kind.MOVED: "yellow",
 }
+MARK_STYLES = {"good": "green", "bad": "bold red", "skip": "yellow", "abort": "magenta"}
 #: Rows shown before the table is cut (``--json`` has them all).
 DEFAULT_ROWS = 20
 
@@ -93,3 +97,42 @@ def print_comparison(comparison: Comparison, rows: int = DEFAULT_ROWS) -> None:
             facts.add_row(escape(diff.name), escape(_fact(diff.a)), escape(_fact(diff.b)))
         console.print(facts)
     console.print(f"A: {comparison.a}\nB: {comparison.b}")
+
+
+# --- harness bisect -------------------------------------------------------------------------------------------
+
+
+def result_json(result: BisectResult) -> dict[str, Any]:
+    data: dict[str, Any] = to_jsonable(result)
+    data["exit_code"] = result.exit_code
+    return data
+
+
+def print_bisect(result: BisectResult, log_dir: Path) -> None:
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    if result.steps:
+        table = Table(show_lines=False)
+        for column in ("step", "revision", "verdict", "summary", "run / output"):
+            table.add_column(column)
+        for record in result.steps:
+            table.add_row(
+                str(record.step),
+                escape(f"{record.revision[:12]} {record.subject}"[:60]),
+                f"[{MARK_STYLES.get(record.mark, '')}]{record.mark}[/]",
+                escape(record.summary),
+                escape(record.run_dir or record.output or ""),
+            )
+        console.print(table)
+    if result.status == "found" and result.first_bad:
+        console.print(f"[bold red]first bad commit:[/] {result.first_bad} {escape(result.subject or '')}")
+        shown = result.shown_by
+        if shown is not None:
+            where = shown.run_dir or shown.output or ""
+            console.print(f"shown by step {shown.step}: {escape(shown.summary)} ({escape(where)})")
+        else:
+            console.print("no step judged it: it is the --bad revision given (git bisect took it as bad)")
+    elif result.status == "ambiguous":
+        console.print("[yellow]only skipped commits are left; the first bad commit is one of:[/]")
+        for sha in result.candidates:
+            console.print(f"  {sha}")
+    console.print(f"bisect log: {log_dir}")
