@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.images import BaseImage, ImageManifest
 from harness.run.collect import snapshot
 from harness.run.profiles import GuestProfile
 from harness.run.rundir import RunDir
@@ -37,15 +39,24 @@ def _kernel_dir(request: Any) -> Path | None:
         return build(options, echo=lambda _line: None).kernel_dir
 
 
-@contextlib.contextmanager
-def freebsd(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False) -> Iterator[GuestSession]:
-    from harness.guests.freebsd.boot import booted
+@dataclass(frozen=True)
+class Prepared:
+    """What a FreeBSD run boots, made ready before its run directory exists: the image's manifest, the verified
+    base image, and the kernel build to install (None: the release's own kernel)."""
+
+    manifest: ImageManifest
+    base: BaseImage
+    build: Any | None
+
+
+def prepare(request: Any) -> Prepared:
+    """Resolve the image (cache, download or ``--image``) and the kernel (``--kernel`` or a ``--patch`` build).
+    Done before the run directory is made: a missing image is one line and exit 2, not a run that never booted."""
     from harness.guests.freebsd.kernel import load_build
     from harness.images import FetchOptions, configured_mirror, ensure, from_file, select
     from harness.images.manifest import load_manifests
 
     manifest = select(request.release_name or request.release or "14", request.arch, load_manifests())
-    run.update_metadata(release=manifest.release, image=manifest.file, expected_generation=manifest.expected_generation)
     kernel_dir = _kernel_dir(request)
     build = load_build(kernel_dir) if kernel_dir is not None else None
     if kernel_dir is not None and build is None:  # pragma: no cover - load_build raises on its own
@@ -57,6 +68,17 @@ def freebsd(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool =
             base = from_file(manifest, Path(request.image), mirror=mirror, options=options)
         else:
             base = ensure(manifest, mirror=mirror, options=options)
+    return Prepared(manifest, base, build)
+
+
+@contextlib.contextmanager
+def freebsd(
+    run: RunDir, profile: GuestProfile, request: Any, prepared: Prepared, *, keep_vm: bool = False
+) -> Iterator[GuestSession]:
+    from harness.guests.freebsd.boot import booted
+
+    manifest, base, build = prepared.manifest, prepared.base, prepared.build
+    run.update_metadata(release=manifest.release, image=manifest.file, expected_generation=manifest.expected_generation)
     with booted(manifest, base, run.path, kernel=build) as guest:
         facts = {
             "arch": request.arch,

@@ -14,7 +14,7 @@ from typing import Any
 from harness.errors import GuestCrashed, HarnessError, UsageError
 from harness.report.results import RunResult
 from harness.report.write import write_all
-from harness.run import collect, ddb
+from harness.run import collect, ddb, freebsd_session
 from harness.run.analysis import analyze, check_model_overrides
 from harness.run.crashes import clean_title, workload_at
 from harness.run.profiles import GuestProfile, profile
@@ -163,6 +163,7 @@ def execute(request: RunRequest) -> RunOutcome:
     guest = profile(request.guest)
     typed = _validated(request, catalogue)
     _resolve_release(request)
+    prepared = freebsd_session.prepare(request) if request.guest == "freebsd" else None
     run = RunDir.create(
         request.runs_root,
         new_run_id(request.guest, request.arch),
@@ -171,7 +172,7 @@ def execute(request: RunRequest) -> RunOutcome:
     )
     with listening(JsonlRecorder(run.path / "steps.jsonl")), step("run", run=run.run_id):
         try:
-            with open_session(run, guest, request, keep_vm=request.keep_vm) as session:
+            with open_session(run, guest, request, keep_vm=request.keep_vm, prepared=prepared) as session:
                 run.update_metadata(guest_facts=session.facts, generation=session.facts.get("generation"))
                 _run_workloads(session, run, request, catalogue)
         except GuestCrashed as exc:

@@ -84,14 +84,17 @@ def linuxtest(
 
 
 @contextlib.contextmanager
-def open_session(run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False) -> Iterator[GuestSession]:
+def open_session(
+    run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False, prepared: Any = None
+) -> Iterator[GuestSession]:
+    """``prepared``: what ``freebsd_session.prepare`` made ready for a FreeBSD guest (image, kernel)."""
     if profile.name == "linuxtest":
         with linuxtest(run, profile, request.arch, keep_vm=keep_vm, kdb=request.ddb) as session:
             yield session
     elif profile.name == "freebsd":
         from harness.run import freebsd_session
 
-        with freebsd_session.freebsd(run, profile, request, keep_vm=keep_vm) as session:
+        with freebsd_session.freebsd(run, profile, request, prepared, keep_vm=keep_vm) as session:
             yield session
     else:
         raise UsageError(f"no session driver for guest {profile.name!r}")

@@ -114,3 +114,17 @@ def test_bad_run_options_are_one_line_usage_errors(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())  # refused before a run directory was made
+
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_a_missing_image_is_one_line_and_no_run_directory(
+    arch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing was booted, so there is no run to record: no run dir with an empty report, just the reason."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "empty-cache"))
+    runs = tmp_path / "runs"
+    assert main(["run", "--arch", arch, "--offline", "--runs-dir", str(runs)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("harness: error: --offline") and "--image FILE" in err[-1]
+    assert not any(line.startswith(("note:", "run directory:")) for line in err)
+    assert not runs.exists() or not any(runs.iterdir())
