@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 VERB_ORDER = 46
 #: Options of the build + run step that a --step-command makes meaningless.
-STEP_ONLY = ("patch", "workload", "param", "model", "backend", "jobs", "kstack_pages")
+STEP_ONLY = ("patch", "workload", "param", "model", "backend", "cross_bindir", "jobs", "kstack_pages")
 EPILOG = """\
 step exit codes: 0 good, 1 (a check failed) or 3 (the kernel crashed) bad, 2 (build or boot failed) or 125 skip;
                  a signal or a code above 127 stops the bisect.
@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--backend", help="build backend: native, cross or guest (default: native on FreeBSD, else cross)"
     )
+    parser.add_argument("--cross-bindir", type=Path, metavar="DIR", help="clang/lld dir of the cross backend")
     parser.add_argument("-j", "--jobs", type=positive_int, default=None, help="make -j (default: CPU count)")
     parser.add_argument("--kstack-pages", type=positive_int, metavar="N", help="options KSTACK_PAGES=N in every build")
     parser.add_argument("--log-dir", type=Path, metavar="DIR", help="the bisect log (default runs/bisect-<time>)")
@@ -95,6 +96,7 @@ def _step(args: argparse.Namespace) -> Step:
         model=parse_model(args.model),
         jobs=args.jobs,
         kstack_pages=args.kstack_pages,
+        cross_bindir=args.cross_bindir,
         mirror=args.mirror,
         offline=args.offline,
     )
@@ -113,6 +115,7 @@ def bisect(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_plan(span, runner, log_dir, echo=print)
         return 0
+    runner.preflight()
     argv = ["harness", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("harness") else ["harness", "bisect"]
     with listening(StderrProgress()):
         result = run_bisect(span, runner, log_dir, extra={"argv": argv})

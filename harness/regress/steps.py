@@ -34,6 +34,8 @@ KERNEL_DIR = "<kernel dir of that build>"
 
 
 class Step(Protocol):
+    def preflight(self) -> None: ...
+
     def plan(self, worktree: str, runs_dir: Path) -> list[str]: ...
 
     def __call__(self, worktree: Path, index: int, log_dir: Path) -> StepOutcome: ...
@@ -71,6 +73,7 @@ class HarnessChoices:
     model: dict[str, int | float | str]
     jobs: int | None = None
     kstack_pages: int | None = None
+    cross_bindir: Path | None = None
     mirror: str | None = None
     offline: bool = False
 
@@ -86,7 +89,7 @@ def harness_step(choices: HarnessChoices) -> HarnessStep:
     get_arch(choices.arch)
     load_recipes().resolve(list(choices.patches))
     backend = choices.backend or default_backend()
-    make_backend(backend)
+    make_backend(backend, cross_bindir=choices.cross_bindir)
     release = select(choices.release, choices.arch, load_manifests()).release
     workloads = choices.workloads or list(profile("freebsd").default_workloads)
     build = BuildOptions(
@@ -96,6 +99,7 @@ def harness_step(choices: HarnessChoices) -> HarnessStep:
         src=Path(WORKTREE),
         jobs=choices.jobs or BuildOptions.default_jobs(),
         kstack_pages=choices.kstack_pages,
+        cross_bindir=choices.cross_bindir,
     )
     run = RunRequest(
         guest="freebsd",
@@ -119,6 +123,12 @@ class HarnessStep:
     build: BuildOptions
     run: RunRequest
     typed: dict[str, dict[str, ParamValue]] = field(default_factory=dict)
+
+    def preflight(self) -> None:
+        """The build host has what every step needs (a toolchain), said once before the bisect starts."""
+        from harness.build.backends import make_backend
+
+        make_backend(self.build.backend, cross_bindir=self.build.cross_bindir).preflight()
 
     def build_options(self, worktree: Path) -> BuildOptions:
         return replace(self.build, src=worktree)
@@ -195,6 +205,9 @@ class CommandStep:
     """``sh -c CMD`` in the worktree; its exit code judges the revision (0 good, 1/3 bad, 2 or 125 skip)."""
 
     command: str
+
+    def preflight(self) -> None:
+        """Nothing to check: the command is the user's."""
 
     def plan(self, worktree: str, runs_dir: Path) -> list[str]:
         return [f"(cd {worktree} && sh -c {shlex.quote(self.command)})"]

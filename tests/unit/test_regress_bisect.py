@@ -57,7 +57,8 @@ def assert_untouched(repo: Path, tmp_path: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
     assert subprocess.run(["git", "-C", str(repo), "bisect", "log"], capture_output=True).returncode != 0
     assert len(git(repo, "worktree", "list", "--porcelain").split("worktree ")) == 2  # the checkout itself only
-    assert list((tmp_path / "cache" / "worktrees").iterdir()) == []
+    worktrees = tmp_path / "cache" / "worktrees"
+    assert not worktrees.exists() or list(worktrees.iterdir()) == []
 
 
 def bisect_cli(repo: Path, log_dir: Path, *extra: str, good: str = "c1", bad: str = f"c{COMMITS}") -> int:
@@ -157,6 +158,9 @@ class _InterruptAt:
 
     def __init__(self, at: int) -> None:
         self.at = at
+
+    def preflight(self) -> None:
+        pass
 
     def plan(self, worktree: str, runs_dir: Path) -> list[str]:
         return []
@@ -306,6 +310,17 @@ def test_the_harness_step_maps_build_and_run_outcomes(
     assert seen[-1] == (kernel_dir, tmp_path / "log" / "runs", "freebsd", None)
     assert outcome.build_key == "key123" and outcome.run_dir == str(tmp_path / "log" / "runs" / "r1")
     assert outcome.exit_code == 2 and "error: ssh refused" in outcome.summary
+
+
+def test_a_host_without_the_build_toolchain_stops_before_the_worktree(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-llvm"
+    missing.mkdir()
+    assert bisect_cli(repo, tmp_path / "log", "--backend", "cross", "--cross-bindir", str(missing)) == 2
+    assert "missing" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / "log").exists()
+    assert_untouched(repo, tmp_path)
 
 
 def test_resolve_range_reads_the_commits(repo: Path) -> None:
