@@ -291,15 +291,16 @@ class Machine:
         """A connected SSH session; a crash seen on the console aborts its running command."""
         if self.ssh_port is None:
             raise VMError(f"{self.name}: no SSH port forwarded")
-        session = SSHSession("127.0.0.1", self.ssh_port, user, key)
-        session.connect(timeout, alive=self._stop_reason)
+        session = SSHSession("127.0.0.1", self.ssh_port, user, key, alive=self._stop_reason)
+        session.connect(timeout)
         console = self.console
         console.on_crash(lambda crash: session.abort(console.crash_error))
         return session
 
     def _stop_reason(self) -> BaseException | None:
         if self.process is not None and (code := self.process.poll()) is not None:
-            return VMError(f"QEMU exited with code {code}", hint=f"see {self._stderr_path}")
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            return VMError(f"{self.name}: QEMU {how}, the guest is gone", hint=f"see {self._stderr_path}")
         return self.console.crash_error(settle=False)
 
     def inject_nmi(self) -> None:

@@ -60,9 +60,20 @@ class SSHKey:
 class SSHSession:
     """One SSH connection to the guest (``127.0.0.1:<forwarded port>``)."""
 
-    def __init__(self, host: str, port: int, user: str, key: SSHKey, *, keepalive: int = 5) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        key: SSHKey,
+        *,
+        keepalive: int = 5,
+        alive: Callable[[], BaseException | None] | None = None,
+    ) -> None:
         self.host, self.port, self.user, self.key = host, port, user, key
         self.keepalive = keepalive
+        #: Says why the guest is gone (QEMU exited, the kernel crashed), or None: the cause a dead link reports.
+        self._alive = alive
         self._client: paramiko.SSHClient | None = None
         self._sftp_client: paramiko.SFTPClient | None = None
         self._abort = threading.Event()
@@ -86,9 +97,10 @@ class SSHSession:
     def connect(self, timeout: float = 120.0, *, alive: Callable[[], BaseException | None] | None = None) -> None:
         """Connect, retrying while the guest is not ready. ``alive`` returns an error to stop retrying early
         (QEMU exited, the guest crashed)."""
+        self._alive = alive or self._alive
         deadline = time.monotonic() + timeout
         while True:
-            if alive is not None and (stop := alive()) is not None:
+            if self._alive is not None and (stop := self._alive()) is not None:
                 raise stop
             reason = self._try_connect(min(10.0, max(1.0, deadline - time.monotonic())))
             if reason is None:
@@ -137,8 +149,14 @@ class SSHSession:
     def _transport(self) -> paramiko.Transport:
         transport = self._client.get_transport() if self._client else None
         if transport is None or not transport.is_active():
-            raise SSHError(f"SSH to {self.where} is not connected", hint="connect() first; the guest may have died")
+            self._raise_if_guest_gone()
+            raise SSHError(f"SSH to {self.where} is not connected", hint="the guest may have died; see the console log")
         return transport
+
+    def _raise_if_guest_gone(self) -> None:
+        """A link that died with its guest reports the guest's fate (QEMU exited, a panic), not its own."""
+        if self._alive is not None and (gone := self._alive()) is not None:
+            raise gone
 
     # --- abort ---------------------------------------------------------------------------------------------------
 
@@ -197,7 +215,9 @@ class SSHSession:
                 got = True
             if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
                 return out.decode(errors="replace"), err.decode(errors="replace")
-            if not self._transport().is_active():
+            transport = self._client.get_transport() if self._client else None
+            if transport is None or not transport.is_active():
+                self._raise_if_guest_gone()
                 raise SSHError(f"SSH connection to {self.where} dropped while running {command!r}")
             if time.monotonic() > deadline:
                 raise SSHError(f"`{command}` on {self.where} did not finish within {timeout:.0f} s")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import VMError
 from harness.guests.linuxtest.boot import booted, machine_for
 from harness.vm import profile as profiles
 from harness.vm.machine import BootSpec, Disk, Machine, ShutdownHow
@@ -143,3 +144,14 @@ def test_numa_nodes_reach_the_guest(tmp_path: Path) -> None:
         nodes = guest.vm.console.run("ls -d /sys/devices/system/node/node*").output.split()
         assert nodes == ["/sys/devices/system/node/node0", "/sys/devices/system/node/node1"]
         assert guest.vm.console.run("cat /sys/devices/system/node/node1/cpulist").output == "1"
+
+
+def test_qemu_dying_under_an_ssh_session_is_reported_as_such(tmp_path: Path) -> None:
+    with booted("amd64", tmp_path) as guest:
+        ssh = guest.ssh()
+        assert ssh.run("echo up").output.strip() == "up"
+        assert guest.vm.process is not None
+        guest.vm.process.kill()  # the VM dies under the harness (OOM killer, a user's kill -9)
+        guest.vm.wait_exit(10)
+        with pytest.raises(VMError, match="QEMU was killed by signal 9"):
+            ssh.run("echo still there?", timeout=20)

@@ -11,7 +11,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from harness.errors import KernelPanic, SSHError
+from harness.errors import KernelPanic, SSHError, VMError
 from harness.vm.ssh import SSHKey, SSHSession
 
 
@@ -73,3 +73,14 @@ def test_run_without_connection_is_an_ssh_error(tmp_path: Path) -> None:
     session = SSHSession("127.0.0.1", 1, "root", SSHKey.generate(tmp_path))
     with pytest.raises(SSHError, match="not connected"):
         session.run("true")
+
+
+def test_a_dead_link_reports_why_the_guest_is_gone(tmp_path: Path) -> None:
+    # The VM layer tells the session when QEMU has exited; that, not "not connected", is the cause to report.
+    session = SSHSession(
+        "127.0.0.1", 1, "root", SSHKey.generate(tmp_path), alive=lambda: VMError("vm: QEMU was killed by signal 9")
+    )
+    with pytest.raises(VMError, match="killed by signal 9"):
+        session.run("true")
+    with pytest.raises(VMError, match="killed by signal 9"):
+        session.put(tmp_path / "id_ed25519", "/tmp/x")
