@@ -205,7 +205,7 @@ def _loop(
 def bisect(span: Range, runner: Step, log_dir: Path, extra: dict[str, Any] | None = None) -> BisectResult:
     """Run the bisect to its end. The worktree is reset and removed on every way out, including Ctrl-C."""
     extra = {"repo": str(span.repo), **(extra or {})}
-    log = BisectLog(log_dir)
+    log = BisectLog(log_dir.absolute())  # absolute: step commands run in the worktree, not in our directory
     result = BisectResult(status="running", good=span.good, bad=span.bad)
     log.write_result(result, extra)
     source = SourceTree(span.repo, span.bad, "git", None)

@@ -113,6 +113,25 @@ def test_a_first_bad_commit_that_is_the_given_bad_is_said_to_be_untested(
     out = capsys.readouterr().out
     assert f"first bad commit: {sha(repo, f'c{FIRST_BAD}')}" in out
     assert "no step judged it: it is the --bad revision given" in out
+    # Adjacent revisions: git knows the answer at `bisect start`, no step runs.
+    assert bisect_cli(repo, tmp_path / "log2", "--step-command", "exit 7", good="c12", bad="c13") == 0
+    assert f"first bad commit: {sha(repo, 'c13')}" in capsys.readouterr().out
+    assert not (tmp_path / "log2" / "steps.jsonl").exists()
+    assert_untouched(repo, tmp_path)
+
+
+def test_the_step_command_runs_in_the_worktree_with_the_step_and_log_dir(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    where = '"$HARNESS_BISECT_LOG_DIR/where-$HARNESS_BISECT_STEP"'
+    command = f"pwd > {where}; git rev-parse HEAD >> {where}; {JUDGE}"
+    argv = ["bisect", "--src", str(repo), "--good", "c1", "--bad", "c20", "--log-dir", "rel"]
+    assert main([*argv, "--step-command", command]) == 0
+    for record in steps_log(tmp_path / "rel"):
+        cwd, head = (tmp_path / "rel" / f"where-{record['step']}").read_text().split()
+        assert Path(cwd).parent == tmp_path / "cache" / "worktrees" and head == record["revision"]
+    assert_untouched(repo, tmp_path)
 
 
 def test_exit_2_and_125_skip_and_the_bisect_goes_round_them(repo: Path, tmp_path: Path) -> None:
