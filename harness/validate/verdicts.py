@@ -46,19 +46,39 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:g} {unit}".strip()
 
 
+def _predicted(prediction: Prediction) -> str:
+    """The prediction in words, with its unit: ``928 ± 64 KiB``, ``exactly 4 pages``, ``at most 2048 KiB``."""
+    unit = prediction.unit
+    if prediction.expected is not None:
+        if prediction.tolerance:
+            return f"{prediction.expected:g} ± {_fmt(prediction.tolerance, unit)}"
+        return f"exactly {_fmt(prediction.expected, unit)}"
+    if prediction.low is not None and prediction.high is not None:
+        return f"between {prediction.low:g} and {_fmt(prediction.high, unit)}"
+    if prediction.low is not None:
+        return f"at least {_fmt(prediction.low, unit)}"
+    assert prediction.high is not None  # a Prediction has a value or a bound
+    return f"at most {_fmt(prediction.high, unit)}"
+
+
 def _why(prediction: Prediction, observed: float | None, status: Status) -> str:
     """One sentence: what was seen, against what, and the model's reason."""
     reason = prediction.why.rstrip(".")
+    predicted = _predicted(prediction)
     if status is Status.INCONCLUSIVE:
-        return f"No {prediction.phase} observation of {prediction.name} was collected, so {reason} cannot be judged."
+        return (
+            f"Not judged: no {prediction.phase} observation of {prediction.name} was collected "
+            f"(the model predicts {predicted}: {reason})."
+        )
     assert observed is not None
     seen = _fmt(observed, prediction.unit)
     if status is Status.PASS:
-        return f"Observed {seen}, {prediction.describe()} as predicted: {reason}."
+        within = "within " if prediction.expected is not None and prediction.tolerance else ""
+        return f"Observed {seen}, {within}{predicted} as predicted: {reason}."
     off = ""
     if prediction.expected is not None:
-        off = f", off by {observed - prediction.expected:+g} {prediction.unit}".rstrip()
-    return f"Observed {seen}, but the model predicts {prediction.describe()}{off}: {reason}."
+        off = f" (off by {observed - prediction.expected:+g} {prediction.unit})".replace(" )", ")")
+    return f"Observed {seen}, but the model predicts {predicted}{off}: {reason}."
 
 
 def judge_one(prediction: Prediction, observations: Observations, workload: str | None = None) -> Verdict:

@@ -71,7 +71,7 @@ def test_a_wrong_model_constant_fails_the_same_capture(run_12_1: RunDir) -> None
     result = analyze(run_12_1, offline=True, model_overrides={"kstack_pages": 6})
     verdict = _by_name(result.verdicts)["kern.kstack_pages@before"]
     assert verdict.status is Status.FAIL and verdict.expected_value == 6 and verdict.observed == 4
-    assert "but the model predicts = 6" in verdict.why
+    assert "but the model predicts exactly 6 pages (off by -2 pages)" in verdict.why
     assert int(result.exit_code) == 1
     assert main(["analyze", str(run_12_1.path), "--model", "kstack_pages=6"]) == 1
 

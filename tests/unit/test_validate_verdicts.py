@@ -23,7 +23,7 @@ def test_exact_value_within_tolerance_passes_and_says_so() -> None:
     verdict = judge_one(_exact(1000, 4), obs, workload="thread-hold")
     assert verdict.status is Status.PASS
     assert verdict.check == "I-2:kstack_cache.used@plateau" and verdict.workload == "thread-hold"
-    assert verdict.why == "Observed 1003 stacks, = 1000 ± 4 as predicted: one stack per thread."
+    assert verdict.why == "Observed 1003 stacks, within 1000 ± 4 stacks as predicted: one stack per thread."
 
 
 def test_outside_the_tolerance_fails_with_the_difference() -> None:
@@ -37,7 +37,10 @@ def test_outside_the_tolerance_fails_with_the_difference() -> None:
 def test_missing_observation_is_inconclusive_not_a_failure() -> None:
     verdict = judge_one(_exact(1000), Observations())
     assert verdict.status is Status.INCONCLUSIVE and verdict.observed is None
-    assert verdict.why.startswith("No plateau observation of kstack_cache.used")
+    assert verdict.why == (
+        "Not judged: no plateau observation of kstack_cache.used was collected "
+        "(the model predicts exactly 1000 stacks: one stack per thread)."
+    )
     assert exit_code([verdict]) is ExitCode.OK
 
 
@@ -97,3 +100,20 @@ def test_bounds_are_inclusive(low: float, span: float, observed: float) -> None:
     obs = Observations()
     obs.put("x", "after", observed)
     assert (judge_one(prediction, obs).status is Status.PASS) == (low <= observed <= low + span)
+
+
+def test_the_sentence_names_the_bound_with_its_unit() -> None:
+    obs = Observations()
+    obs.put("kern.kstack_pages", "before", 4)
+    obs.put("nr", "peak", 1072)
+    pages = Prediction("kern.kstack_pages", "I-0", "before", "pages", "KSTACK_PAGES of a KASAN kernel", "sysctl", 6)
+    assert judge_one(pages, obs).why == (
+        "Observed 4 pages, but the model predicts exactly 6 pages (off by -2 pages): KSTACK_PAGES of a KASAN kernel."
+    )
+    peak = Prediction("nr", "LX-5", "peak", "KiB", "at most 71 tasks are alive at once", "s", high=2048)
+    assert (
+        judge_one(peak, obs).why
+        == "Observed 1072 KiB, at most 2048 KiB as predicted: at most 71 tasks are alive at once."
+    )
+    band = Prediction("nr", "LX-5", "peak", "KiB", "a band", "s", low=1000, high=1050)
+    assert "but the model predicts between 1000 and 1050 KiB: a band." in judge_one(band, obs).why
