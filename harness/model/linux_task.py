@@ -95,8 +95,8 @@ class LinuxTaskModel:
                 tolerance=self.slack_kib,
                 inputs={"nr_kernel_stack_kib": value},
             )
-            for phase, value in nr_kernel_stack.items()
-            if phase in SNAPSHOT_PHASES
+            for phase in SNAPSHOT_PHASES
+            if (value := nr_kernel_stack.get(phase)) is not None
         ]
 
     def workload_predictions(

@@ -82,3 +82,11 @@ def test_model_judges_a_plateau_and_catches_a_wrong_thread_size() -> None:
 def test_unknown_arch_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         LinuxTaskModel.for_arch("riscv64")
+
+
+def test_counter_checks_come_in_the_order_of_the_run() -> None:
+    # raw/ lists phases alphabetically (after, before, plateau); the report reads them in the order they happened.
+    model = LinuxTaskModel.for_arch("amd64")
+    checks = model.counter_predictions({"after": 900.0, "before": 896.0, "plateau": 5000.0})
+    assert [p.phase for p in checks] == ["before", "plateau", "after"]
+    assert [p.expected for p in checks] == [896.0, 5000.0, 900.0]
