@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from harness.cli.common import to_jsonable
 from harness.regress.bisect import BisectResult
@@ -79,7 +80,7 @@ def print_comparison(comparison: Comparison, rows: int = DEFAULT_ROWS) -> None:
             table.add_column(column)
         for change in shown:
             table.add_row(
-                f"[{STYLES.get(change.kind, '')}]{change.kind.value}[/]",
+                Text(change.kind.value, style=STYLES.get(change.kind, "")),
                 escape(change.what),
                 escape(_value(change.a_status, change.a_observed, change.unit)),
                 escape(_value(change.b_status, change.b_observed, change.unit)),
@@ -118,7 +119,7 @@ def print_bisect(result: BisectResult, log_dir: Path) -> None:
             table.add_row(
                 str(record.step),
                 escape(f"{record.revision[:12]} {record.subject}"[:60]),
-                f"[{MARK_STYLES.get(record.mark, '')}]{record.mark}[/]",
+                Text(record.mark, style=MARK_STYLES.get(record.mark, "")),
                 escape(record.summary),
                 escape(record.run_dir or record.output or ""),
             )

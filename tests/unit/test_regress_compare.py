@@ -125,11 +125,14 @@ def test_still_failing_moved_and_within_tolerance(tmp_path: Path) -> None:
     assert main(["compare", str(a), str(b)]) == 0  # still failing is not a regression of B against A
 
 
-def test_checks_in_one_run_only_are_listed_by_side(tmp_path: Path) -> None:
+def test_checks_in_one_run_only_are_listed_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = write_run(tmp_path, "a", GOOD)
     b = write_run(tmp_path, "b", GOOD, checks=CHECKS[:3])  # B ran no thread-churn
     assert kinds(a, b) == {"only in A": ["LX-1 linux.nr_kernel_stack_kib@before (thread-churn)"]}
     assert kinds(b, a) == {"only in B": ["LX-1 linux.nr_kernel_stack_kib@before (thread-churn)"]}
+    assert main(["compare", str(b), str(a)]) == 0
+    out = capsys.readouterr().out
+    assert "1 only in B, 3 unchanged" in out and "only in B" in out.split("\n", 2)[2]
 
 
 def test_a_check_that_can_no_longer_be_judged_is_not_a_fix(tmp_path: Path) -> None:
