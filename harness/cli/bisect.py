@@ -25,7 +25,8 @@ VERB_ORDER = 46
 STEP_ONLY = ("patch", "workload", "param", "model", "backend", "cross_bindir", "jobs", "kstack_pages")
 EPILOG = """\
 step exit codes: 0 good, 1 (a check failed) or 3 (the kernel crashed) bad, 2 (build or boot failed) or 125 skip;
-                 a signal or a code above 127 stops the bisect.
+                 a signal or a code above 127 stops the bisect. A --step-command runs in the worktree with
+                 HARNESS_BISECT_STEP and HARNESS_BISECT_LOG_DIR set; its output goes to LOG_DIR/steps/.
 examples:
   harness bisect --src ~/freebsd-src --good releng/14.0 --bad main --patch kstack-object --workload thread-hold
   harness bisect --src ~/freebsd-src --good v1 --bad v2 --step-command 'make -C sys/modules/foo'
