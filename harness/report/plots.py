@@ -12,8 +12,10 @@ from xml.sax.saxutils import escape, quoteattr
 from harness.validate.verdicts import Status, Verdict
 
 ROW_HEIGHT = 26
-LABEL_WIDTH = 330
-BAR_WIDTH = 420
+LABEL_WIDTH = 380
+LABEL_CHARS = 60
+BAR_WIDTH = 400
+VALUE_WIDTH = 280
 COLOURS = {Status.PASS: "#1a7f37", Status.FAIL: "#cf222e", Status.INCONCLUSIVE: "#9a6700"}
 
 
@@ -32,7 +34,7 @@ def _row_scale(points: list[float]) -> tuple[float, float]:
 def check_plot(verdicts: list[Verdict]) -> str:
     rows = [v for v in verdicts if v.observed is not None or any(b is not None for b in _band(v))]
     height = ROW_HEIGHT * len(rows) + 10
-    width = LABEL_WIDTH + BAR_WIDTH + 20
+    width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="model against observation">'
@@ -46,8 +48,15 @@ def check_plot(verdicts: list[Verdict]) -> str:
         def x(value: float, lo: float = lo, hi: float = hi) -> float:
             return LABEL_WIDTH + (value - lo) / (hi - lo) * BAR_WIDTH
 
-        label = f"{verdict.invariant} {verdict.name}@{verdict.phase}"
-        parts.append(f'<text x="4" y="{y + 16}" font-size="12">{escape(label[:52])}</text>')
+        # Two workloads check the same observable: the workload tells their rows apart.
+        workload = f"{verdict.workload}: " if verdict.workload else ""
+        label = f"{workload}{verdict.invariant} {verdict.name}@{verdict.phase}"
+        shown = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+        parts.append(f'<text x="4" y="{y + 16}" font-size="12"><title>{escape(label)}</title>{escape(shown)}</text>')
+        # The numbers themselves: each row has its own scale, so the bar alone shows only inside or outside.
+        observed = "—" if verdict.observed is None else f"{verdict.observed:g}"
+        values = f"observed {observed}, model {verdict.expected} {verdict.unit}".strip()
+        parts.append(f'<text x="{LABEL_WIDTH + BAR_WIDTH + 10}" y="{y + 16}" font-size="12">{escape(values)}</text>')
         parts.append(
             f'<line x1="{LABEL_WIDTH}" y1="{y + 12}" x2="{LABEL_WIDTH + BAR_WIDTH}" y2="{y + 12}" stroke="#d0d7de"/>'
         )

@@ -12,7 +12,7 @@ import pytest
 import xmlschema
 
 from harness.model.prediction import Prediction
-from harness.report import html, junit
+from harness.report import html, junit, plots
 from harness.report.results import Crash, RunResult
 from harness.report.write import write_all
 from harness.validate.observed import Observations
@@ -102,6 +102,19 @@ def test_html_is_self_contained_and_escapes_text() -> None:
     assert "https://" not in page and "<script" not in page and "<link" not in page
     assert "256 threads &lt;b&gt;" in page
     assert page.count("<svg") == 2  # checks plot + one time series
+
+
+def test_check_plot_rows_name_their_workload_and_show_the_numbers() -> None:
+    obs = Observations()
+    obs.put("linux.nr_kernel_stack_kib", "before", 912)
+    before = Prediction("linux.nr_kernel_stack_kib", "LX-1", "before", "KiB", "tasks", "t", 928, tolerance=64)
+    verdicts = judge([before], obs, "thread-hold") + judge([before], obs, "thread-churn")
+    svg = plots.check_plot(verdicts)
+    # The same check in two workloads: without the workload the two rows would read the same.
+    assert ">thread-hold: LX-1 linux.nr_kernel_stack_kib@before<" in svg
+    assert ">thread-churn: LX-1 linux.nr_kernel_stack_kib@before<" in svg
+    # Each row has its own scale, so the values are written out.
+    assert svg.count(">observed 912, model = 928 ± 64 KiB<") == 2
 
 
 def _chromium(page: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
