@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog="exit codes: 0 all checks passed, 1 a check failed, 2 bad run dir, 3 the stored run saw a crash",
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a directory under runs/")
-    add_model_flag(parser)
+    add_model_flag(parser, recorded=False)
     add_json_flag(parser)
     parser.set_defaults(func=analyze)
 

@@ -53,13 +53,15 @@ def parse_model(items: list[str]) -> dict[str, int | float | str]:
     return out
 
 
-def add_model_flag(parser: argparse.ArgumentParser) -> None:
+def add_model_flag(parser: argparse.ArgumentParser, *, recorded: bool) -> None:
+    where = "recorded in metadata.json" if recorded else "for this re-judgement and its reports; metadata.json is kept"
     parser.add_argument(
         "--model",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a model constant for this judgement (recorded in metadata.json)",
+        help=f"override a model constant ({where}): thread_size_kib on linuxtest; on freebsd an arch constant "
+        "(kstack_pages, ncpu, …) or a workload parameter (noise, …); an unknown key is refused with the list",
     )
 
 
@@ -91,14 +93,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--param", action="append", default=[], metavar="WORKLOAD:NAME=VALUE", help="workload parameter"
     )
-    add_model_flag(parser)
+    add_model_flag(parser, recorded=True)
     parser.add_argument(
         "--ddb",
         action="store_true",
         help="capture debugger output at the plateau (FreeBSD DDB; kdb on the Linux test guest)",
     )
     parser.add_argument("--keep-vm", action="store_true", help="keep the VM up after the workloads (Ctrl-C ends)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run directories go (./runs)")
+    parser.add_argument(
+        "--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where run directories go (./runs)"
+    )
     add_json_flag(parser)
     parser.set_defaults(func=run)
 

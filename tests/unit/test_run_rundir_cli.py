@@ -128,3 +128,11 @@ def test_a_missing_image_is_one_line_and_no_run_directory(
     assert err[-1].startswith("harness: error: --offline") and "--image FILE" in err[-1]
     assert not any(line.startswith(("note:", "run directory:")) for line in err)
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_model_help_names_the_keys_and_where_the_override_goes(capsys: pytest.CaptureFixture[str]) -> None:
+    for verb, where in (("run", "recorded in metadata.json"), ("analyze", "metadata.json is kept")):
+        with pytest.raises(SystemExit):
+            main([verb, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "thread_size_kib" in text and "kstack_pages" in text and where in text
