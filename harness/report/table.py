@@ -32,6 +32,9 @@ def print_summary(result: RunResult, run_dir: Path, reports: dict[str, Path]) ->
         console.print(table)
     else:
         console.print(f"run {result.run_id}: {result.outcome} (exit {int(result.exit_code)}), no checks were judged")
+    if result.metadata.get("model"):
+        overrides = " ".join(f"{k}={v}" for k, v in result.metadata["model"].items())
+        console.print(f"model overrides: {overrides}", markup=False)
     counts = result.counts()
     console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['inconclusive']} inconclusive")
     if result.crash:

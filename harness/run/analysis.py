@@ -102,8 +102,10 @@ def analyze(run: RunDir, *, offline: bool = False, model_overrides: dict[str, An
         finished=meta.get("finished"),
         analyzed_offline=offline,
         error=meta.get("error"),
-        metadata={k: meta[k] for k in ("kernel", "patch", "argv", "model") if k in meta},
+        metadata={k: meta[k] for k in ("kernel", "patch", "argv") if k in meta},
     )
+    if overrides:
+        result.metadata["model"] = overrides  # the constants this judgement used, the run's and analyze's
     for entry in workloads:
         if entry.get("status") not in (None, "done", "pending"):
             code = entry.get("exit_status")

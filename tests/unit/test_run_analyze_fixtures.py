@@ -66,7 +66,7 @@ def test_analyze_cli_writes_reports_for_the_12_1_run(run_12_1: RunDir, capsys: p
     assert (run_12_1.path / "parsed" / "thread-hold" / "observations.json").is_file()
 
 
-def test_a_wrong_model_constant_fails_the_same_capture(run_12_1: RunDir) -> None:
+def test_a_wrong_model_constant_fails_the_same_capture(run_12_1: RunDir, capsys: pytest.CaptureFixture[str]) -> None:
     # KASAN kernels have 6-page stacks; this 12.1 GENERIC has 4: the check must fail, not pass quietly.
     result = analyze(run_12_1, offline=True, model_overrides={"kstack_pages": 6})
     verdict = _by_name(result.verdicts)["kern.kstack_pages@before"]
@@ -74,6 +74,11 @@ def test_a_wrong_model_constant_fails_the_same_capture(run_12_1: RunDir) -> None
     assert "but the model predicts exactly 6 pages (off by -2 pages)" in verdict.why
     assert int(result.exit_code) == 1
     assert main(["analyze", str(run_12_1.path), "--model", "kstack_pages=6"]) == 1
+    # The reports rewritten by that judgement say which constant was changed: the failure is the override's.
+    assert json.loads((run_12_1.path / "results.json").read_text())["metadata"]["model"] == {"kstack_pages": 6}
+    assert "<code>kstack_pages=6</code>" in (run_12_1.path / "report.html").read_text()
+    assert "model overrides: kstack_pages=6" in capsys.readouterr().out
+    assert "kstack_pages" not in json.dumps(run_12_1.metadata().get("model", {}))
 
 
 @pytest.mark.parametrize(
