@@ -109,7 +109,13 @@ def _run_workloads(session: GuestSession, run: RunDir, request: RunRequest, cata
         plateau_actions: list[object] = []
         if request.ddb and guest.ddb is not None:
             plateau_actions.append(functools.partial(ddb.capture, session, run, name, rendered))
-        outcome = collect.run_workload(session.ssh, run, guest, rendered, at_plateau=plateau_actions)
+        try:
+            outcome = collect.run_workload(session.ssh, run, guest, rendered, at_plateau=plateau_actions)
+        except BaseException as exc:
+            # Not left "running" in metadata.json: a crash is then attributed by _record_crash ("crashed").
+            entry["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "aborted"
+            run.update_metadata(workloads=meta["workloads"])
+            raise
         entry.update(status=outcome.status, exit_status=outcome.exit_status, seconds=round(outcome.seconds, 1))
         run.update_metadata(workloads=meta["workloads"], current_workload=None)
         note("workload", f"{name}: {outcome.status}", workload=name)
