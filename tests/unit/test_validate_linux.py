@@ -21,6 +21,8 @@ def _snapshot(kstack: int, meminfo: int, tasks: int) -> str:
 
 def test_snapshot_reads_the_three_sections() -> None:
     assert linux.parse_snapshot(_snapshot(1600, 1600, 100)) == {KSTACK: 1600, MEMINFO: 1600, TASKS: 100}
+    # Each value from its own file: LX-4 compares the two counters, so mixing them up would pass it vacuously.
+    assert linux.parse_snapshot(_snapshot(1616, 1632, 101)) == {KSTACK: 1616, MEMINFO: 1632, TASKS: 101}
 
 
 @pytest.mark.skipif(not Path("/proc/vmstat").is_file(), reason="needs a Linux /proc")
@@ -90,3 +92,12 @@ def test_counter_checks_come_in_the_order_of_the_run() -> None:
     checks = model.counter_predictions({"after": 900.0, "before": 896.0, "plateau": 5000.0})
     assert [p.phase for p in checks] == ["before", "plateau", "after"]
     assert [p.expected for p in checks] == [896.0, 5000.0, 900.0]
+
+
+def test_plateau_counts_the_workloads_own_tasks_exactly() -> None:
+    # LX-2's expected value is exact: the held threads plus the workload's own tasks (its shells and the
+    # program's main thread), each one stack. Its tolerance only absorbs races; it must not hide a missing term.
+    model = LinuxTaskModel.for_arch("amd64")
+    (_, lx2) = model.workload_predictions("thread-hold", {"threads": 256}, {"threads_created": 250.0})
+    assert lx2.invariant == "LX-2" and lx2.phase == "plateau_delta"
+    assert lx2.expected == (250 + model.workload_overhead_tasks) * 16 and model.workload_overhead_tasks == 3
