@@ -32,20 +32,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(int(ExitCode.INFRA), f"harness: error: {message}\n")
 
 
-def _verb_modules() -> list[ModuleType]:
+def _verb_names() -> list[str]:
     import harness.cli as pkg
 
-    modules = []
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name in {"main", "common"} or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"harness.cli.{info.name}")
-        if hasattr(module, "register"):
-            modules.append(module)
+    return [
+        info.name
+        for info in pkgutil.iter_modules(pkg.__path__)
+        if info.name not in {"main", "common"} and not info.name.startswith("_")
+    ]
+
+
+def _verb_modules(only: str | None = None) -> list[ModuleType]:
+    """The verb modules, in ``--help`` order. ``only`` imports just that verb's module: a verb's module may pull in
+    paramiko, QEMU machinery and more, which ``harness model ...`` should not pay for at every start."""
+    names = _verb_names()
+    if only in names:
+        names = [only]
+    modules = [importlib.import_module(f"harness.cli.{name}") for name in names]
+    modules = [m for m in modules if hasattr(m, "register")]
     return sorted(modules, key=lambda m: (getattr(m, "VERB_ORDER", 100), m.__name__))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_verb(argv: Sequence[str]) -> str | None:
+    """The verb on the command line (the first word that is not an option), if any."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="harness",
         description=DESCRIPTION,
@@ -53,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for module in _verb_modules():
+    for module in _verb_modules(_requested_verb(argv)):
         module.register(sub)
     return parser
 
@@ -65,7 +78,8 @@ def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:

@@ -45,7 +45,7 @@ def test_errors_map_to_exit_codes(
         sub.add_parser("boom").set_defaults(func=raising)
 
     fake = argparse.Namespace(register=register, VERB_ORDER=0, __name__="fake")
-    monkeypatch.setattr(cli_main, "_verb_modules", lambda: [fake])
+    monkeypatch.setattr(cli_main, "_verb_modules", lambda only=None: [fake])
     assert cli_main.main(["boom"]) == code
     err = capsys.readouterr().err
     assert err.startswith("harness: error: ")
@@ -65,9 +65,25 @@ def test_broken_pipe_is_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None
         sub.add_parser("pipe").set_defaults(func=writes_to_closed_pipe)
 
     fake = argparse.Namespace(register=register, VERB_ORDER=0, __name__="fake")
-    monkeypatch.setattr(cli_main, "_verb_modules", lambda: [fake])
+    monkeypatch.setattr(cli_main, "_verb_modules", lambda only=None: [fake])
     redirected: list[tuple[int, int]] = []
     # Don't let the test redirect pytest's own stdout; record that main would have.
     monkeypatch.setattr(cli_main.os, "dup2", lambda src, dst: redirected.append((src, dst)))
     assert cli_main.main(["pipe"]) == 0
     assert redirected, "stdout must be pointed at /dev/null so the final flush cannot fail"
+
+
+def test_help_lists_every_verb_module(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_main.main(["--help"])
+    out = capsys.readouterr().out
+    for name in cli_main._verb_names():
+        assert f"    {name} " in out, name
+
+
+def test_a_named_verb_loads_only_its_own_module() -> None:
+    assert [m.__name__ for m in cli_main._verb_modules("model")] == ["harness.cli.model"]
+    # An unknown word loads them all, so argparse can list the choices in its error.
+    assert len(cli_main._verb_modules("no-such-verb")) == len(cli_main._verb_names())
+    assert cli_main._requested_verb(["--version"]) is None
+    assert cli_main._requested_verb(["model", "simulate"]) == "model"
