@@ -7,7 +7,6 @@ This is the tail of every ``harness run`` and all of ``harness analyze RUN_DIR``
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import harness.run.freebsd_analysis as freebsd_analysis
@@ -20,18 +19,13 @@ from harness.steps import step
 from harness.validate import linux
 from harness.validate.observed import Observations
 from harness.validate.verdicts import Verdict, judge
+from harness.workloads.catalogue import plateau_threads
 
 #: What ``--model KEY=VALUE`` may override, per guest. Every such constant is a non-negative integer.
 MODEL_KEYS = {"linuxtest": frozenset({"thread_size_kib"}), "freebsd": freebsd_analysis.MODEL_KEYS}
-PLATEAU_LINE = re.compile(r"^harness: plateau threads=(?P<threads>\d+)", re.MULTILINE)
 SNAPSHOT = "snapshot.txt"
 SAMPLES = "samples.txt"
 STDOUT = "stdout.txt"
-
-
-def _threads_created(stdout: str | None) -> float | None:
-    found = PLATEAU_LINE.search(stdout or "")
-    return float(found["threads"]) if found else None
 
 
 def linux_workload(
@@ -44,8 +38,8 @@ def linux_workload(
     tasks = {phase: v for phase in snapshots if (v := obs.get(TASKS, phase)) is not None}
     kstack = {phase: v for phase in snapshots if (v := obs.get(KSTACK, phase)) is not None}
     calibration: dict[str, float] = {}
-    if (created := _threads_created(run.read_raw(name, STDOUT))) is not None:
-        calibration["threads_created"] = created
+    if (created := plateau_threads(run.read_raw(name, STDOUT))) is not None:
+        calibration["threads_created"] = float(created)
     if "before" in kstack:
         calibration["before_kib"] = kstack["before"]
     predictions = [

@@ -6,7 +6,6 @@ guest's own sysctls (``ArchConstants.from_sysctls``) and the workload's real cou
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +19,9 @@ from harness.run.rundir import RunDir
 from harness.validate import freebsd
 from harness.validate.observed import Observations
 from harness.validate.verdicts import Verdict, judge
+from harness.workloads.catalogue import plateau_threads
 
 FINGERPRINT = "fingerprint"
-PLATEAU_LINE = re.compile(r"^harness: plateau threads=(?P<threads>\d+)", re.MULTILINE)
 #: Catalogue parameter → the model's WorkloadParams field, per workload.
 PARAM_MAP = {
     "thread-hold": {"threads": "threads"},
@@ -83,9 +82,9 @@ def workload_params(name: str, params: dict[str, Any], stdout: str | None, overr
     for ours, theirs in PARAM_MAP.get(name, {}).items():
         if isinstance(params.get(ours), int):
             values[theirs] = params[ours]
-    found = PLATEAU_LINE.search(stdout or "")
-    if found and name in ("thread-hold", "burst-and-idle"):
-        values["threads" if name == "thread-hold" else "burst"] = int(found["threads"])
+    created = plateau_threads(stdout)
+    if created is not None and name in ("thread-hold", "burst-and-idle"):
+        values["threads" if name == "thread-hold" else "burst"] = created
     values.update({k: v for k, v in overrides.items() if k in PARAM_FIELDS})
     return WorkloadParams(**values)
 

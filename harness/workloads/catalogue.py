@@ -7,6 +7,7 @@ The rendered script compiles the program with the guest's own ``cc`` (FreeBSD) o
 
 from __future__ import annotations
 
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
@@ -95,6 +96,16 @@ class Catalogue:
 
 def _data_text(*parts: str) -> str:
     return resources.files("harness.workloads").joinpath(*parts).read_text(encoding="utf-8")
+
+
+#: What a plateau program prints when its threads are all up (harness_common.h's "harness: key=value" lines).
+_PLATEAU_LINE = re.compile(r"^harness: plateau threads=(?P<threads>\d+)", re.MULTILINE)
+
+
+def plateau_threads(stdout: str | None) -> int | None:
+    """How many threads the program really created at its plateau (it may have hit a limit below the asked N)."""
+    found = _PLATEAU_LINE.search(stdout or "")
+    return int(found["threads"]) if found else None
 
 
 def program_source(name: str) -> str:

@@ -13,6 +13,7 @@ from harness.workloads.catalogue import (
     COMMON_HEADER,
     load_catalogue,
     parse_param_overrides,
+    plateau_threads,
     program_source,
     render,
 )
@@ -126,6 +127,7 @@ def test_thread_hold_really_holds_its_threads_and_marks_the_console(tmp_path: Pa
     rc, out, console = _run_rendered("thread-hold", {"threads": 40, "hold_seconds": 0}, tmp_path)
     assert rc == 0, out
     assert "harness: plateau threads=40 failed=0" in out
+    assert plateau_threads(out) == 40 and plateau_threads("harness: done\n") is None  # what analysis calibrates with
     assert (tmp_path / "thread_hold.ready").read_text() == "40\n"
     lines = console.splitlines()
     assert lines[0].startswith("HARNESS-WORKLOAD-START name=thread-hold run=run-7 params=threads=40")
