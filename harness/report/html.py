@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from harness.report import plots
 from harness.report.results import RunResult
+from harness.validate.verdicts import number
 
 
 def render(result: RunResult) -> str:
@@ -17,6 +18,7 @@ def render(result: RunResult) -> str:
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["number"] = number
     series = {name: Markup(plots.series_plot(name, points)) for name, points in sorted(result.series.items())}
     return env.get_template("report.html.j2").render(
         r=result,

@@ -11,11 +11,11 @@ from importlib import resources
 from pathlib import Path
 
 from harness.report.results import RunResult
-from harness.validate.verdicts import Status
+from harness.validate.verdicts import Status, number
 
 
 def _observed(value: float | None, unit: str) -> str:
-    return "none" if value is None else f"{value:g} {unit}".strip()
+    return "none" if value is None else f"{number(value)} {unit}".strip()
 
 
 def build(result: RunResult) -> ET.Element:

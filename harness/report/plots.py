@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from harness.validate.verdicts import Status, Verdict
+from harness.validate.verdicts import Status, Verdict, number
 
 ROW_HEIGHT = 26
 LABEL_WIDTH = 380
@@ -54,7 +54,7 @@ def check_plot(verdicts: list[Verdict]) -> str:
         shown = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
         parts.append(f'<text x="4" y="{y + 16}" font-size="12"><title>{escape(label)}</title>{escape(shown)}</text>')
         # The numbers themselves: each row has its own scale, so the bar alone shows only inside or outside.
-        observed = "—" if verdict.observed is None else f"{verdict.observed:g}"
+        observed = "—" if verdict.observed is None else number(verdict.observed)
         values = f"observed {observed}, model {verdict.expected} {verdict.unit}".strip()
         parts.append(f'<text x="{LABEL_WIDTH + BAR_WIDTH + 10}" y="{y + 16}" font-size="12">{escape(values)}</text>')
         parts.append(
@@ -70,7 +70,7 @@ def check_plot(verdicts: list[Verdict]) -> str:
             colour = COLOURS[verdict.status]
             parts.append(
                 f'<circle cx="{x(verdict.observed):.1f}" cy="{y + 12}" r="5" fill="{colour}">'
-                f"<title>{escape(f'observed {verdict.observed:g} {verdict.unit}')}</title></circle>"
+                f"<title>{escape(f'observed {number(verdict.observed)} {verdict.unit}')}</title></circle>"
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -101,8 +101,8 @@ def series_plot(name: str, points: list[tuple[float, float]], width: int = 760, 
     parts += [
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#d0d7de"/>',
         f'<polyline points="{path}" fill="none" stroke="#0969da" stroke-width="1.5"/>',
-        f'<text x="{left - 6}" y="{top + 10}" font-size="11" text-anchor="end">{y_hi:g}</text>',
-        f'<text x="{left - 6}" y="{top + plot_h}" font-size="11" text-anchor="end">{y_lo:g}</text>',
+        f'<text x="{left - 6}" y="{top + 10}" font-size="11" text-anchor="end">{number(y_hi)}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" font-size="11" text-anchor="end">{number(y_lo)}</text>',
         f'<text x="{left}" y="{height - 18}" font-size="11">{x_lo:g} s</text>',
         f'<text x="{left + plot_w}" y="{height - 18}" font-size="11" text-anchor="end">{x_hi:g} s</text>',
         f'<text x="{left + plot_w / 2}" y="{height - 4}" font-size="12" text-anchor="middle">{escape(name)}</text>',

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.report.results import RunResult
+from harness.validate.verdicts import number
 
 STYLES = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
 
@@ -20,7 +21,7 @@ def print_summary(result: RunResult, run_dir: Path, reports: dict[str, Path]) ->
     for column in ("verdict", "invariant", "check", "expected", "observed"):
         table.add_column(column)
     for v in result.verdicts:
-        observed = "—" if v.observed is None else f"{v.observed:g} {v.unit}"
+        observed = "—" if v.observed is None else f"{number(v.observed)} {v.unit}"
         table.add_row(
             f"[{STYLES[v.status.value]}]{v.status.value}[/]",
             v.invariant,

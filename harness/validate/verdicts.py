@@ -42,8 +42,28 @@ class Verdict:
         return self.status is Status.PASS
 
 
+def number(value: float) -> str:
+    """A value as a kernel developer reads it: integers in full (``-10485760`` bytes, not ``-1.04858e+07``)."""
+    if float(value).is_integer() and abs(value) < 1e18:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def describe(prediction: Prediction) -> str:
+    """``Prediction.describe`` with integers in full: ``= 1000 ± 4``, ``≥ 128``, ``in [0, 10485760]``."""
+    if prediction.expected is not None:
+        tol = f" ± {number(prediction.tolerance)}" if prediction.tolerance else ""
+        return f"= {number(prediction.expected)}{tol}"
+    if prediction.low is not None and prediction.high is not None:
+        return f"in [{number(prediction.low)}, {number(prediction.high)}]"
+    if prediction.low is not None:
+        return f"≥ {number(prediction.low)}"
+    assert prediction.high is not None  # a Prediction has a value or a bound
+    return f"≤ {number(prediction.high)}"
+
+
 def _fmt(value: float, unit: str) -> str:
-    return f"{value:g} {unit}".strip()
+    return f"{number(value)} {unit}".strip()
 
 
 def _predicted(prediction: Prediction) -> str:
@@ -51,10 +71,10 @@ def _predicted(prediction: Prediction) -> str:
     unit = prediction.unit
     if prediction.expected is not None:
         if prediction.tolerance:
-            return f"{prediction.expected:g} ± {_fmt(prediction.tolerance, unit)}"
+            return f"{number(prediction.expected)} ± {_fmt(prediction.tolerance, unit)}"
         return f"exactly {_fmt(prediction.expected, unit)}"
     if prediction.low is not None and prediction.high is not None:
-        return f"between {prediction.low:g} and {_fmt(prediction.high, unit)}"
+        return f"between {number(prediction.low)} and {_fmt(prediction.high, unit)}"
     if prediction.low is not None:
         return f"at least {_fmt(prediction.low, unit)}"
     assert prediction.high is not None  # a Prediction has a value or a bound
@@ -77,7 +97,8 @@ def _why(prediction: Prediction, observed: float | None, status: Status) -> str:
         return f"Observed {seen}, {within}{predicted} as predicted: {reason}."
     off = ""
     if prediction.expected is not None:
-        off = f" (off by {observed - prediction.expected:+g} {prediction.unit})".replace(" )", ")")
+        diff = observed - prediction.expected
+        off = f" (off by {'+' if diff > 0 else ''}{_fmt(diff, prediction.unit)})"
     return f"Observed {seen}, but the model predicts {predicted}{off}: {reason}."
 
 
@@ -92,7 +113,7 @@ def judge_one(prediction: Prediction, observations: Observations, workload: str 
         phase=prediction.phase,
         invariant=prediction.invariant,
         status=status,
-        expected=prediction.describe(),
+        expected=describe(prediction),
         observed=observed,
         unit=prediction.unit,
         why=_why(prediction, observed, status),

@@ -117,3 +117,16 @@ def test_the_sentence_names_the_bound_with_its_unit() -> None:
     )
     band = Prediction("nr", "LX-5", "peak", "KiB", "a band", "s", low=1000, high=1050)
     assert "but the model predicts between 1000 and 1050 KiB: a band." in judge_one(band, obs).why
+
+
+def test_large_values_are_written_in_full() -> None:
+    # vm.kvm_free moves in 2 MiB steps: "-1.04858e+07" bytes hides the very number a kernel developer checks.
+    obs = Observations()
+    obs.put("vm.kvm_free", "delta", -2097152)
+    kva = Prediction("vm.kvm_free", "I-12", "delta", "bytes", "it only shrinks", "s", low=-10485760, high=0)
+    verdict = judge_one(kva, obs)
+    assert verdict.expected == "in [-10485760, 0]"
+    assert verdict.why == "Observed -2097152 bytes, between -10485760 and 0 bytes as predicted: it only shrinks."
+    obs.put("ratio", "plateau", 0.8)
+    fill = Prediction("ratio", "I-4", "plateau", "", "at most 4/5", "s", high=0.8)
+    assert judge_one(fill, obs).why == "Observed 0.8, at most 0.8 as predicted: at most 4/5."
