@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import add_json_flag, print_json
+from harness.cli.common import add_json_flag, print_json, to_jsonable
 from harness.errors import ExitCode
 from harness.guests.linuxtest.selftest import SelftestReport, run_selftest
 
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     report = run_selftest(args.arch, kdb=args.kdb, keep_dir=args.keep)
     if args.json:
-        print_json(report)
+        print_json({**to_jsonable(report), "ok": report.ok})  # the verdict too, not only the rows
     else:
         print_table(report)
     return int(ExitCode.OK if report.ok else ExitCode.INFRA)

@@ -20,7 +20,9 @@ def test_missing_qemu_fails_the_host_checks_and_skips_the_guest(
     (configs / "linuxtest-amd64.toml").write_text(real.replace("qemu-system-x86_64", "qemu-system-nonexistent"))
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
     assert cli_main.main(["selftest", "--arch", "amd64", "--json"]) == 2
-    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["checks"]}
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["ok"] is False and printed["arch"] == "amd64"
+    rows = {row["name"]: row for row in printed["checks"]}
     assert rows["qemu binary"]["status"] == "fail"
     assert "qemu-system-nonexistent not found" in rows["qemu binary"]["detail"]
     assert rows["boot test guest"] == {
