@@ -33,7 +33,7 @@ def linux_workload(
 ) -> tuple[list[Verdict], Observations]:
     """Verdicts of one workload on the Linux test guest."""
     snapshots = {phase: text for phase in run.raw_phases(name) if (text := run.read_raw(name, phase, SNAPSHOT))}
-    obs = linux.observations(snapshots, run.read_raw(name, SAMPLES))
+    obs = linux.observations(snapshots, run.read_raw(name, SAMPLES), where=f"raw/{name}")
     run.write_parsed({"values": obs.values, "series": obs.series}, name, "observations.json")
     tasks = {phase: v for phase in snapshots if (v := obs.get(TASKS, phase)) is not None}
     kstack = {phase: v for phase in snapshots if (v := obs.get(KSTACK, phase)) is not None}

@@ -72,12 +72,18 @@ def parse_samples(text: str) -> list[tuple[float, float]]:
     return samples
 
 
-def observations(snapshots: dict[str, str], samples: str | None = None) -> Observations:
-    """Observations from raw snapshot texts by phase (``before``/``plateau``/``after``) and the sampler output."""
+def observations(snapshots: dict[str, str], samples: str | None = None, *, where: str = "raw") -> Observations:
+    """Observations from raw snapshot texts by phase (``before``/``plateau``/``after``) and the sampler output.
+    ``where``: the directory the snapshots were read from (``raw/<workload>``), named in errors and sources."""
     obs = Observations()
     for phase, text in snapshots.items():
-        for name, value in parse_snapshot(text).items():
-            obs.put(name, phase, value, source=f"raw/{phase}/snapshot.txt")
+        source = f"{where}/{phase}/snapshot.txt"
+        try:
+            values = parse_snapshot(text)
+        except ParseError as exc:
+            raise ParseError(f"{source}: {exc.message}") from None
+        for name, value in values.items():
+            obs.put(name, phase, value, source=source)
     if samples:
         series = parse_samples(samples)
         if series:

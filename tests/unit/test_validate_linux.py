@@ -101,3 +101,11 @@ def test_plateau_counts_the_workloads_own_tasks_exactly() -> None:
     (_, lx2) = model.workload_predictions("thread-hold", {"threads": 256}, {"threads_created": 250.0})
     assert lx2.invariant == "LX-2" and lx2.phase == "plateau_delta"
     assert lx2.expected == (250 + model.workload_overhead_tasks) * 16 and model.workload_overhead_tasks == 3
+
+
+def test_a_malformed_stored_snapshot_is_named_by_its_file() -> None:
+    with pytest.raises(ParseError) as caught:
+        linux.observations({"before": _snapshot(800, 800, 50), "plateau": "garbage\n"}, where="raw/thread-hold")
+    assert caught.value.message.startswith("raw/thread-hold/plateau/snapshot.txt: Linux snapshot lacks")
+    obs = linux.observations({"before": _snapshot(800, 800, 50)}, where="raw/thread-hold")
+    assert obs.sources[f"{KSTACK}@before"] == "raw/thread-hold/before/snapshot.txt"
