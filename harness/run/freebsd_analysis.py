@@ -122,7 +122,8 @@ def analyze(run: RunDir, meta: dict[str, Any], overrides: dict[str, Any]) -> Fre
             result.notes.append(f"workload {name} left no snapshots (it did not run to its end)")
             continue
         snapshots = {phase: _snapshot_files(run, name, phase) for phase in phases}
-        obs = freebsd.observations(snapshots, freebsd.parse_samples(run.read_raw(name, "samples.txt") or ""))
+        samples = freebsd.parse_samples(run.read_raw(name, "samples.txt") or "")
+        obs = freebsd.observations(snapshots, samples, where=f"raw/{name}")
         _add_ddb(run, name, obs)
         run.write_parsed({"values": obs.values, "series": obs.series}, name, "observations.json")
         result.series.update({f"{name}: {k}": v for k, v in obs.series.items()})

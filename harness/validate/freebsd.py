@@ -121,13 +121,17 @@ READERS: dict[str, Callable[[str], dict[str, float]]] = {
 }
 
 
-def snapshot_values(files: dict[str, str]) -> dict[str, float]:
-    """All observables of one snapshot, from the raw files present (file name → text)."""
+def snapshot_values(files: dict[str, str], where: str = "") -> dict[str, float]:
+    """All observables of one snapshot, from the raw files present (file name → text). ``where``: their directory
+    (``raw/<workload>/<phase>``), named in a parse error with the file."""
     out: dict[str, float] = {}
     for file, text in files.items():
         reader = READERS.get(file)
         if reader is not None and text.strip():
-            out.update(reader(text))
+            try:
+                out.update(reader(text))
+            except ParseError as exc:
+                raise ParseError(f"{where + '/' if where else ''}{file}: {exc.message}") from None
     needed = ("kstack_object.resident_pages", "kern.kstack_pages", "kstack_cache.used_plus_free")
     if all(name in out for name in needed):
         resident, pages, stacks = (out[name] for name in needed)
@@ -141,18 +145,21 @@ PHASES = ("before", "plateau", "after")
 DELTA_MOMENTS = frozenset({"kstack_cache.used.after_exit"})
 
 
-def observations(snapshots: dict[str, dict[str, str]], samples: dict[str, list[tuple[float, float]]]) -> Observations:
+def observations(
+    snapshots: dict[str, dict[str, str]], samples: dict[str, list[tuple[float, float]]], *, where: str = "raw"
+) -> Observations:
     """Observations from snapshots by phase (phase → file → text) and sampled series. A moment snapshot
-    (``after_idle``) gives ``<name>.<moment>`` observed at phase ``after``, the model's naming."""
+    (``after_idle``) gives ``<name>.<moment>`` observed at phase ``after``, the model's naming. ``where``: the
+    directory the snapshots were read from (``raw/<workload>``)."""
     obs = Observations()
     for phase, files in snapshots.items():
-        for name, value in snapshot_values(files).items():
+        for name, value in snapshot_values(files, f"{where}/{phase}").items():
             if phase in PHASES:
                 obs.put(name, phase, value)
     for moment, files in snapshots.items():
         if moment in PHASES:
             continue
-        for name, value in snapshot_values(files).items():
+        for name, value in snapshot_values(files, f"{where}/{moment}").items():
             moment_name = f"{name}.{moment}"
             if moment_name in DELTA_MOMENTS:
                 before = obs.get(name, "before")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from harness.errors import ParseError
 from harness.validate import freebsd
 
 
@@ -79,3 +82,9 @@ def test_moment_snapshots_become_the_models_after_observables() -> None:
     assert obs.get("kstack_cache.free.after_exit", "after") == 60
     assert obs.get("kstack_cache.free.after_reclaim_drain_cpu", "after") == 0
     assert obs.get("kstack_cache.used", "after_exit") is None
+
+
+def test_a_malformed_stored_file_is_named_with_its_phase_and_workload() -> None:
+    with pytest.raises(ParseError) as caught:
+        freebsd.observations({"before": {"vmstat-z.txt": "ITEM  SIZE LIMIT\nbogus\n"}}, {}, where="raw/thread-hold")
+    assert caught.value.message.startswith("raw/thread-hold/before/vmstat-z.txt: line 1: not a vmstat -z row")
