@@ -1,58 +1,47 @@
 """G0 (both variants): one ``OBJT_DEFAULT`` object per stack, pindex ``i``, KVA from ``kva_alloc``
-(``sys/vm/vm_glue.c`` before r360354; spec §1.2)."""
+(``sys/vm/vm_glue.c`` before r360354; spec §1.2).
+
+G0-list (a plain ``Kernel``) and G0-uma (a ``UmaCacheKernel``) share this by composition rather than multiple
+inheritance, which mypyc (the optional compiled build, see README.md) does not support."""
 
 from __future__ import annotations
 
 from harness.model.kernel import Kernel, Stack, VmObject
 
 
-class G0Kernel(Kernel):
-    objs: dict[int, VmObject]
-    _next_oid: int
+class G0Objects:
+    """The per-stack VM objects of one G0 kernel: ``vm_thread_stack_create``/``vm_thread_stack_dispose``."""
 
-    def _init_objects(self) -> None:
-        self.objs = {}
-        self._next_oid = 1
+    def __init__(self) -> None:
+        self.objs: dict[int, VmObject] = {}
+        self.next_oid = 1
 
-    def pindex(self, ks: int, pages: int) -> int:
-        """G0: every stack has its own object, so its first page is pindex 0."""
-        return 0
-
-    def stack_objects(self) -> list[VmObject]:
-        return list(self.objs.values())
-
-    def _stack_create(self, domain: int, pages: int) -> Stack | None:
-        a = self.arch
-        obj = VmObject(self._next_oid, "df", pages, colored=False, flags=0)
-        self._next_oid += 1
-        self.c.vm_object_req += 1
-        kva = self.kernel_arena.alloc((pages + self.G) << a.page_shift)
+    def stack_create(self, k: Kernel, domain: int, pages: int) -> Stack | None:
+        a = k.arch
+        obj = VmObject(self.next_oid, "df", pages, colored=False, flags=0)
+        self.next_oid += 1
+        k.c.vm_object_req += 1
+        kva = k.kernel_arena.alloc((pages + k.G) << a.page_shift)
         if kva is None:
-            self.c.kva_fail += 1  # "kstack allocation failed"; the object is deallocated again
+            k.c.kva_fail += 1  # "kstack allocation failed"; the object is deallocated again
             return None
-        ks = kva + (self.G << a.page_shift)
+        ks = kva + (k.G << a.page_shift)
         st = Stack(ks, pages, obj, 0)
-        if self._page_in_stack(st, self.domain_order(domain)):
-            self.c.stalls += 1  # vm_page_grab_pages(VM_ALLOC_NORMAL) sleeps in VM_WAIT
+        if k._page_in_stack(st, k.domain_order(domain)):
+            k.c.stalls += 1  # vm_page_grab_pages(VM_ALLOC_NORMAL) sleeps in VM_WAIT
         st.domain = st.pdom[0]
         self.objs[obj.oid] = obj
-        self.c.vm_object_used += 1
-        self.c.wired += pages
-        self.c.created += 1
-        self.stacks[ks] = st
+        k.c.vm_object_used += 1
+        k.c.wired += pages
+        k.c.created += 1
+        k.stacks[ks] = st
         return st
 
-    def _stack_destroy(self, stack: Stack) -> None:
-        self._page_out_stack(stack)
+    def stack_destroy(self, k: Kernel, stack: Stack) -> None:
+        k._page_out_stack(stack)
         del self.objs[stack.obj.oid]
-        self.c.vm_object_used -= 1
-        self.kernel_arena.free(stack.ks - (self.G << self.arch.page_shift))
-        self.c.wired -= stack.npages
-        self.c.destroyed += 1
-        del self.stacks[stack.ks]
-
-    def _swapout_stack(self, stack: Stack) -> None:
-        self._swapout_pages(stack)
-
-    def _swapin_stack(self, stack: Stack, cpu: int) -> None:
-        self._swapin_pages(stack, self.domain_order(stack.domain))
+        k.c.vm_object_used -= 1
+        k.kernel_arena.free(stack.ks - (k.G << k.arch.page_shift))
+        k.c.wired -= stack.npages
+        k.c.destroyed += 1
+        del k.stacks[stack.ks]

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 
-from harness.model.g0_common import G0Kernel
 from harness.model.g0_list import G0ListKernel
 from harness.model.g0_uma import G0UmaKernel
 from harness.model.g1 import G1Kernel
 from harness.model.g2 import G2Kernel
 from harness.model.kernel import ABSENT, INACT, LAUNDRY, RES, RES_DIRTY, Kernel, Stack
 from harness.model.uma_backend import UmaCacheKernel
+from harness.model.violation import InvariantViolation as InvariantViolation
 
 APPLIES: dict[str, tuple[str, ...]] = {
     "I-1": ("G1", "G2", "G3"),
@@ -37,12 +37,6 @@ APPLIES: dict[str, tuple[str, ...]] = {
 # Field getters for the full walk (check_all), mapped over every stack or thread.
 _NPAGES = attrgetter("npages")
 _STACK_SWAPPED = attrgetter("stack.swapped")
-
-
-class InvariantViolation(AssertionError):
-    def __init__(self, invariant: str, message: str) -> None:
-        super().__init__(f"{invariant}: {message}")
-        self.invariant = invariant
 
 
 def applicable(generation: str) -> list[str]:
@@ -105,7 +99,7 @@ def check_i6(k: Kernel) -> None:
 
 def check_i11(k: Kernel) -> None:
     """G0: one VM object per constructed stack; G1+: the object count never changes."""
-    if isinstance(k, G0Kernel):
+    if isinstance(k, G0ListKernel | G0UmaKernel):
         if k.c.vm_object_used != len(k.stacks) or len(k.objs) != len(k.stacks):
             _fail("I-11", f"{k.c.vm_object_used} stack objects for {len(k.stacks)} stacks")
     else:

@@ -11,7 +11,8 @@ import pytest
 
 from harness.model import simulate as simulate_mod
 from harness.model.arch import ArchConstants
-from harness.model.g0_common import G0Kernel
+from harness.model.g0_list import G0ListKernel
+from harness.model.g0_uma import G0UmaKernel
 from harness.model.g1 import G1Kernel
 from harness.model.g2 import G2Kernel
 from harness.model.generations import GENERATIONS, make_kernel
@@ -58,7 +59,7 @@ def _cache_over_limit(k: Kernel) -> None:
 
 
 def _object_leak(k: Kernel) -> None:
-    if isinstance(k, G0Kernel):
+    if isinstance(k, G0ListKernel | G0UmaKernel):
         k.objs.popitem()
     else:
         k.c.vm_object_req += 1
@@ -135,21 +136,33 @@ def test_full_walk_catches_a_page_at_the_wrong_frame(generation: str) -> None:
 def test_simulate_stops_at_the_step_a_model_bug_breaks_an_invariant(
     generation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A kernel whose reap forgets one thread struct: the per-step check fails long before the first full walk."""
-    base = GENERATIONS[generation]
+    """A model bug leaks one thread struct and one object mid-run: the per-step check fails at that step, long
+    before the first full walk. The bug comes in through the simulator's two Python-level seams (its kernel
+    factory and its random stream), as the mypyc-compiled build's kernel classes cannot be subclassed here."""
+    kernels: list[Kernel] = []
+    events = FULL_CHECK_EVERY - 1
+    leak_at = events + 500  # the first batch draws `events` picks; later draws happen inside event steps
 
-    class LeakyReap(base):  # type: ignore[valid-type,misc]
-        def reap(self, domain: int | None = None, cpu: int | None = None) -> int:
-            n: int = super().reap(domain, cpu)
-            if n:
-                self.thread_structs += 1
-                self.c.vm_object_used += 1  # G0-list has no THREAD count check: break I-11 too
-            return n
+    def make_and_keep(gen: str, arch: ArchConstants, params: ModelParams) -> Kernel:
+        kernels.append(make_kernel(gen, arch, params))
+        return kernels[-1]
 
-    monkeypatch.setattr(simulate_mod, "make_kernel", lambda gen, arch, params: LeakyReap(arch, params))
+    class LeakingRandom(random.Random):
+        draws = 0
+
+        def random(self) -> float:
+            self.draws += 1
+            if self.draws == leak_at:
+                kernels[0].thread_structs += 1
+                kernels[0].c.vm_object_used += 1  # G0-list has no THREAD count check: break I-11 too
+            return super().random()
+
+    monkeypatch.setattr(simulate_mod, "make_kernel", make_and_keep)
+    monkeypatch.setattr(simulate_mod.random, "Random", LeakingRandom)
     with pytest.raises(InvariantViolation) as info:
-        simulate(generation, ArchConstants.load("amd64", ncpu=2), FULL_CHECK_EVERY - 1, seed=3)
+        simulate(generation, ArchConstants.load("amd64", ncpu=2), events, seed=3)
     assert info.value.invariant in ("I-1", "I-2", "I-11")
+    assert len(kernels) == 1
 
 
 @pytest.mark.parametrize("generation", list(GENERATIONS))
