@@ -37,23 +37,40 @@ MYPYC_MODULES = [
 COMPILING_COMMANDS = {"bdist_wheel", "build", "build_ext", "install"}
 
 
+# Top-level data directories (image manifests, VM profiles, patch recipes), installed under
+# <prefix>/share/freebsd-kstack-harness/ for regular installs; harness.settings.data_dir() finds them there.
+DATA_DIRS = ["images", "vm_configs", "patches"]
+
+
+def data_files() -> list[tuple[str, list[str]]]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    entries = []
+    for top in DATA_DIRS:
+        for folder, _dirs, files in sorted(os.walk(os.path.join(here, top))):
+            rel = os.path.relpath(folder, here)
+            paths = sorted(os.path.join(rel, f) for f in files if not f.startswith("."))
+            if paths:
+                entries.append((os.path.join("share", "freebsd-kstack-harness", rel), paths))
+    return entries
+
+
 def mypyc_requested() -> bool:
     return os.environ.get("HARNESS_MYPYC", "") == "1"
 
 
 def main() -> None:
     if not mypyc_requested():
-        setup()
+        setup(data_files=data_files())
         return
     if not COMPILING_COMMANDS.intersection(sys.argv[1:]):
         # get_requires_for_build_*: ask the build frontend for mypy; editable builds get it too but compile nothing
-        setup(setup_requires=["mypy>=1.10"])
+        setup(setup_requires=["mypy>=1.10"], data_files=data_files())
         return
     from mypyc.build import mypycify
 
     with tempfile.TemporaryDirectory(prefix="harness-mypyc-") as build_dir:
         ext_modules = mypycify(MYPYC_MODULES, opt_level="3", target_dir=os.path.join(build_dir, "mypyc"))
-        setup(ext_modules=ext_modules, options={"build": {"build_base": build_dir}})
+        setup(ext_modules=ext_modules, options={"build": {"build_base": build_dir}}, data_files=data_files())
 
 
 main()

@@ -6,19 +6,29 @@ Every location can be overridden by an environment variable so nothing machine-s
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 #: The checkout this package runs from (``harness/`` is directly below it).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+#: Where a regular (non-editable) install puts the top-level data directories (setup.py ``data_files``).
+INSTALLED_DATA = Path(sys.prefix) / "share" / "freebsd-kstack-harness"
+
+
 def data_dir(name: str) -> Path:
     """A top-level data directory of the project: ``images``, ``vm_configs``, ``patches``.
 
     ``HARNESS_DATA_DIR`` points at another tree holding the same directories (e.g. a site's own manifests).
+    Otherwise the checkout's own directory (an editable install), else the installed copy.
     """
-    base = Path(os.environ.get("HARNESS_DATA_DIR", PROJECT_ROOT))
-    return base / name
+    override = os.environ.get("HARNESS_DATA_DIR")
+    if override:
+        return Path(override) / name
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / name
+    return INSTALLED_DATA / name
 
 
 def cache_dir(*parts: str) -> Path:
