@@ -27,9 +27,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
     # Build from a copy: setuptools leaves build/ and *.egg-info in the tree it builds.
     src = tmp_path_factory.mktemp("src") / "tree"
-    shutil.copytree(
-        ROOT, src, ignore=shutil.ignore_patterns(".git", ".tox", "build", "*.egg-info", "__pycache__", "runs")
-    )
+    junk = shutil.ignore_patterns(".git", ".tox", "*.egg-info", "__pycache__")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # Only the checkout's own build/ and runs/: harness/build/ is a package.
+        top = {"build", "runs"} if Path(folder) == ROOT else set()
+        return set(junk(folder, names)) | top
+
+    shutil.copytree(ROOT, src, ignore=ignore)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
         check=True,
