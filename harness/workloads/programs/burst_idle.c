@@ -9,20 +9,6 @@
 
 #include "harness_common.h"
 
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static int gate_open;
-
-static void *blocked_thread(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&gate_lock);
-	while (!gate_open)
-		pthread_cond_wait(&gate_cond, &gate_lock);
-	pthread_mutex_unlock(&gate_lock);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	long nthreads = 0, idle_seconds = 60, created = 0, failed = 0, i, tick;
@@ -54,7 +40,7 @@ int main(int argc, char **argv)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&threads[created], &attr, blocked_thread, NULL) != 0)
+		if (pthread_create(&threads[created], &attr, harness_gate_wait, NULL) != 0)
 			failed++;
 		else
 			created++;
@@ -63,10 +49,7 @@ int main(int argc, char **argv)
 	harness_write_file(ready, created);
 	/* The burst is held only until the host has its plateau snapshot (or 30 s without a host). */
 	harness_hold(release, 30);
-	pthread_mutex_lock(&gate_lock);
-	gate_open = 1;
-	pthread_cond_broadcast(&gate_cond);
-	pthread_mutex_unlock(&gate_lock);
+	harness_gate_open();
 	for (i = 0; i < created; i++)
 		pthread_join(threads[i], NULL);
 	harness_say("burst-released threads=%ld", created);

@@ -95,4 +95,32 @@ static inline int harness_hold(const char *release_path, long hold_seconds)
 	return 0;
 }
 
+#ifdef PTHREAD_MUTEX_INITIALIZER
+/*
+ * The plateau gate of programs that hold threads (included after <pthread.h>): each held thread runs
+ * harness_gate_wait() and blocks until harness_gate_open() releases them all at once.
+ */
+static pthread_mutex_t harness_gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t harness_gate_cond = PTHREAD_COND_INITIALIZER;
+static int harness_gate_is_open;
+
+static inline void *harness_gate_wait(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&harness_gate_lock);
+	while (!harness_gate_is_open)
+		pthread_cond_wait(&harness_gate_cond, &harness_gate_lock);
+	pthread_mutex_unlock(&harness_gate_lock);
+	return NULL;
+}
+
+static inline void harness_gate_open(void)
+{
+	pthread_mutex_lock(&harness_gate_lock);
+	harness_gate_is_open = 1;
+	pthread_cond_broadcast(&harness_gate_cond);
+	pthread_mutex_unlock(&harness_gate_lock);
+}
+#endif
+
 #endif

@@ -10,20 +10,6 @@
 
 #include "harness_common.h"
 
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static int gate_open;
-
-static void *blocked_thread(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&gate_lock);
-	while (!gate_open)
-		pthread_cond_wait(&gate_cond, &gate_lock);
-	pthread_mutex_unlock(&gate_lock);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	long nthreads = 0, hold_seconds = 60, stack_kib = 64, created = 0, failed = 0, i;
@@ -58,7 +44,7 @@ int main(int argc, char **argv)
 	pthread_attr_setstacksize(&attr, (size_t)stack_kib * 1024);
 
 	for (i = 0; i < nthreads; i++) {
-		err = pthread_create(&threads[created], &attr, blocked_thread, NULL);
+		err = pthread_create(&threads[created], &attr, harness_gate_wait, NULL);
 		if (err != 0) {
 			failed++;
 			last_err = err;
@@ -72,10 +58,7 @@ int main(int argc, char **argv)
 
 	released = harness_hold(release, hold_seconds);
 
-	pthread_mutex_lock(&gate_lock);
-	gate_open = 1;
-	pthread_cond_broadcast(&gate_cond);
-	pthread_mutex_unlock(&gate_lock);
+	harness_gate_open();
 	for (i = 0; i < created; i++)
 		pthread_join(threads[i], NULL);
 	harness_say("done threads=%ld failed=%ld released=%s", created, failed, released ? "file" : "timeout");
