@@ -49,7 +49,14 @@ def _alive(pid: int) -> bool:
 def _start_holder(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     script = tmp_path / "holder.py"
     script.write_text(_HOLDER)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    # As from a terminal: SIGINT at its default, so Python turns it into KeyboardInterrupt. (A test run started in
+    # the background by a non-interactive shell inherits SIGINT ignored, and the holder would never see Ctrl-C.)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert proc.stdout is not None
     qemu_pid = int(proc.stdout.readline())
     assert _alive(qemu_pid)
