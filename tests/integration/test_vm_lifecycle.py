@@ -75,9 +75,13 @@ def _wait_gone(pid: int, timeout: float = 15.0) -> bool:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_to_the_harness_stops_qemu(tmp_path: Path, signum: int) -> None:
     proc, qemu_pid = _start_holder(tmp_path)
-    proc.send_signal(signum)
-    assert proc.wait(timeout=30) != 0
-    assert _wait_gone(qemu_pid)
+    try:
+        proc.send_signal(signum)
+        assert proc.wait(timeout=30) != 0
+        assert _wait_gone(qemu_pid)
+    finally:
+        proc.kill()  # a failed check must not leave the holder and its QEMU running for 300 s (PDEATHSIG)
+        proc.wait(timeout=10)
 
 
 def test_sigkill_of_the_harness_takes_qemu_down(tmp_path: Path) -> None:
