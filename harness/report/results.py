@@ -22,6 +22,8 @@ class Crash:
     workload: str | None
     excerpt: list[str] = field(default_factory=list)
     kind: str = "panic"
+    #: Stable across runs for dedup (``harness.parse.panic.signature``): what ``harness compare`` matches crashes by.
+    signature: str | None = None
 
 
 @dataclass

@@ -73,6 +73,7 @@ def _crash_from(meta: dict[str, Any], console_text: str | None, guest: str) -> C
             workload=recorded.get("workload"),
             excerpt=list(recorded.get("excerpt", [])),
             kind=str(recorded.get("kind", "panic")),
+            signature=recorded.get("signature"),
         )
     return find_crash(console_text, guest) if console_text else None
 

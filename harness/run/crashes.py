@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from harness.parse.panic import parse_panics
+from harness.parse.panic import parse_panics, signature
 from harness.parse.text import clean_console
 from harness.report.results import Crash
 
@@ -46,7 +46,9 @@ def _linux_crash(lines: list[str]) -> Crash | None:
         if found:
             title = clean_title(found["title"])
             excerpt = lines[max(0, index - 5) : index + EXCERPT_LINES]
-            return Crash(title=title, workload=workload_at(lines, index), excerpt=excerpt)
+            return Crash(
+                title=title, workload=workload_at(lines, index), excerpt=excerpt, signature=signature(title, None)
+            )
     return None
 
 
@@ -62,6 +64,7 @@ def _freebsd_crash(text: str) -> Crash | None:
         workload=workload_at(cleaned, report.first_line - 1),
         excerpt=list(report.lines[:EXCERPT_LINES]),
         kind=report.kind,
+        signature=report.signature,
     )
 
 

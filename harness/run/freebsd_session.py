@@ -9,6 +9,7 @@ Not exercised on this machine: no FreeBSD image can be downloaded here (see the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,8 @@ def freebsd(
             "release": manifest.release,
             "generation": guest.result.generation,
             "generation_reason": guest.result.generation_reason,
-            "kernel": guest.result.kernel,
+            # A JSON object (bootfile, ident, uname_v), so compare and reports read fields, not a repr.
+            "kernel": dataclasses.asdict(guest.result.kernel),
             "ddb_ready": guest.result.ddb_ready,
             "accel": guest.result.accel,
         }

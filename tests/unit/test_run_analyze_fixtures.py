@@ -11,6 +11,7 @@ import pytest
 import xmlschema
 
 from harness.cli.main import main
+from harness.parse.panic import parse_panics
 from harness.report import junit
 from harness.run.analysis import analyze
 from harness.run.rundir import RunDir
@@ -127,6 +128,9 @@ def test_a_panic_in_the_console_log_is_exit_3_and_names_the_workload(
     assert int(result.exit_code) == 3
     assert main(["analyze", str(run.path)]) == 3
     assert result.crash.title in (run.path / "report.html").read_text()
+    # The dedup signature is stored, and it is the one `harness triage` gives for the same log.
+    stored = json.loads((run.path / "results.json").read_text())["crash"]["signature"]
+    assert stored == parse_panics(panic)[0].signature == result.crash.signature
 
 
 def test_a_workload_that_ended_before_the_panic_is_not_blamed(freebsd_fixtures: Path, tmp_path: Path) -> None:
