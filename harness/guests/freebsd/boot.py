@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,12 +66,37 @@ def vm_profile(manifest: ImageManifest, adapter: FreeBSDGuest) -> profiles.VMPro
     return profile
 
 
-def reboot_on_console(console: Console, adapter: FreeBSDGuest, timeout: float) -> Console:
-    """Reboot from the serial console and log in again; returns the console (a ``Shell``) on the new boot."""
-    console.sendline(adapter.data.kernel.reboot_command)
-    console.expect(STREAM_REBOOT_SEEN, timeout=timeout, what="the guest going down for the reboot")
-    adapter.login(console, timeout)
+def reboot_console(
+    console: Console, login: Callable[[Console, float], None], *, command: str, going_down: str, timeout: float
+) -> Console:
+    """Send the reboot command, wait for the guest to go down, log in on the new boot; returns the console.
+    Guest-neutral: the Linux test guest runs it too (tests/unit/test_freebsd_shared_linux.py)."""
+    console.sendline(command)
+    console.expect(going_down, timeout=timeout, what="the guest going down for the reboot")
+    login(console, timeout)
     return console
+
+
+def reboot_on_console(console: Console, adapter: FreeBSDGuest, timeout: float) -> Console:
+    """Reboot FreeBSD from the serial console and log in again; returns the console (a ``Shell``) on the new boot."""
+    command = adapter.data.kernel.reboot_command
+    return reboot_console(console, adapter.login, command=command, going_down=STREAM_REBOOT_SEEN, timeout=timeout)
+
+
+def ssh_reboot(
+    machine: Machine, key: SSHKey, sessions: list[SSHSession], reboot: Callable[[], object], ssh_timeout: float
+) -> Callable[[], Shell]:
+    """The ``reboot`` that ``install_and_boot`` calls: close the SSH session (it dies with the guest), reboot on the
+    console, open a fresh session on the same forwarded port; ``sessions[-1]`` is always the live one."""
+
+    def reboot_and_reconnect() -> Shell:
+        # The proof is read over a fresh SSH session: console output can carry kernel and syslog noise.
+        sessions[-1].close()
+        reboot()
+        sessions.append(machine.ssh(key, timeout=ssh_timeout))
+        return sessions[-1]
+
+    return reboot_and_reconnect
 
 
 def _ddb_state(shell: Shell, adapter: FreeBSDGuest) -> tuple[tuple[str, ...], bool]:
@@ -138,13 +163,9 @@ def booted(
             )
         sessions = [machine.ssh(key, timeout=timeouts.ssh)]
 
-        def reboot() -> Shell:
-            # The proof is read over a fresh SSH session: console output can carry kernel and syslog noise.
-            sessions[-1].close()
-            reboot_on_console(machine.console, adapter, timeouts.reboot)
-            sessions.append(machine.ssh(key, timeout=timeouts.ssh))
-            return sessions[-1]
-
+        reboot = ssh_reboot(
+            machine, key, sessions, lambda: reboot_on_console(machine.console, adapter, timeouts.reboot), timeouts.ssh
+        )
         try:
             ssh = sessions[0]
             if kernel is not None:

@@ -46,6 +46,9 @@ class LinuxTestGuest:
     death_strings: DeathStrings = field(default_factory=_death)
     debugger: DebuggerDialect = field(default_factory=kdb_dialect)
     poweroff_command: str = field(default_factory=lambda: _settings()["shell"]["poweroff"])
+    reboot_command: str = field(default_factory=lambda: _settings()["shell"]["reboot"])
+    #: Console output that proves the guest is going down for the reboot.
+    reboot_seen: str = field(default_factory=lambda: _settings()["shell"]["reboot_seen"])
     input_pace: float = field(default_factory=lambda: float(_settings()["shell"]["input_pace"]))
     credentials: Credentials = field(default_factory=Credentials)
 

@@ -78,9 +78,10 @@ def booted(
     profile: VMProfile | None = None,
     append: str = "",
     login_timeout: float = 180.0,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[BootedGuest]:
     """The test guest up to its shell prompt; shut down (or killed) on leaving, whatever happened."""
-    vm, adapter, key, guest = machine_for(arch, run_dir, kdb=kdb, profile=profile, append=append)
+    vm, adapter, key, guest = machine_for(arch, run_dir, kdb=kdb, profile=profile, append=append, extra_args=extra_args)
     booted_guest = BootedGuest(vm, adapter, key, guest)
     with vm:
         try:
