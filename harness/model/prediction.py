@@ -45,12 +45,21 @@ class Prediction:
         return not (self.high is not None and observed > self.high)
 
     def describe(self) -> str:
-        """``= 1000 ± 4``, ``≥ 128``, ``in [0, 64]``."""
+        """``= 1000 ± 4``, ``≥ 128``, ``in [0, 10485760]``: integers in full, as a kernel developer reads them."""
         if self.expected is not None:
-            tol = f" ± {self.tolerance:g}" if self.tolerance else ""
-            return f"= {self.expected:g}{tol}"
+            tol = f" ± {number(self.tolerance)}" if self.tolerance else ""
+            return f"= {number(self.expected)}{tol}"
         if self.low is not None and self.high is not None:
-            return f"in [{self.low:g}, {self.high:g}]"
+            return f"in [{number(self.low)}, {number(self.high)}]"
         if self.low is not None:
-            return f"≥ {self.low:g}"
-        return f"≤ {self.high:g}"
+            return f"≥ {number(self.low)}"
+        return f"≤ {number(self.high)}"
+
+
+def number(value: float | None) -> str:
+    """A value as a kernel developer reads it: integers in full (``-10485760`` bytes, not ``-1.04858e+07``)."""
+    if value is None:
+        return "?"
+    if float(value).is_integer() and abs(value) < 1e18:
+        return str(int(value))
+    return f"{value:.6g}"

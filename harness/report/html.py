@@ -7,9 +7,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from harness.model.prediction import number
 from harness.report import plots
 from harness.report.results import RunResult
-from harness.validate.verdicts import number
 
 
 def render(result: RunResult) -> str:

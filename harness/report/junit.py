@@ -10,8 +10,9 @@ import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
 
+from harness.model.prediction import number
 from harness.report.results import RunResult
-from harness.validate.verdicts import Status, number
+from harness.validate.verdicts import Status
 
 
 def _observed(value: float | None, unit: str) -> str:

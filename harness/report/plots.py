@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from harness.validate.verdicts import Status, Verdict, number
+from harness.model.prediction import number
+from harness.validate.verdicts import Status, Verdict
 
 ROW_HEIGHT = 26
 LABEL_WIDTH = 380

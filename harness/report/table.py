@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.model.prediction import number
 from harness.report.results import RunResult
-from harness.validate.verdicts import number
 
 STYLES = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
 

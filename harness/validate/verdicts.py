@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from harness.errors import ExitCode
-from harness.model.prediction import Prediction
+from harness.model.prediction import Prediction, number
 from harness.validate.observed import Observations
 
 
@@ -42,24 +42,9 @@ class Verdict:
         return self.status is Status.PASS
 
 
-def number(value: float) -> str:
-    """A value as a kernel developer reads it: integers in full (``-10485760`` bytes, not ``-1.04858e+07``)."""
-    if float(value).is_integer() and abs(value) < 1e18:
-        return str(int(value))
-    return f"{value:.6g}"
-
-
 def describe(prediction: Prediction) -> str:
-    """``Prediction.describe`` with integers in full: ``= 1000 ± 4``, ``≥ 128``, ``in [0, 10485760]``."""
-    if prediction.expected is not None:
-        tol = f" ± {number(prediction.tolerance)}" if prediction.tolerance else ""
-        return f"= {number(prediction.expected)}{tol}"
-    if prediction.low is not None and prediction.high is not None:
-        return f"in [{number(prediction.low)}, {number(prediction.high)}]"
-    if prediction.low is not None:
-        return f"≥ {number(prediction.low)}"
-    assert prediction.high is not None  # a Prediction has a value or a bound
-    return f"≤ {number(prediction.high)}"
+    """The prediction's value or bound, integers in full (``Prediction.describe``)."""
+    return prediction.describe()
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -1,0 +1,33 @@
+"""The Prediction contract: what admits an observation, and how a value reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.model.prediction import Prediction, number
+
+
+def _p(**kw: float) -> Prediction:
+    return Prediction(name="x", invariant="I-1", phase="plateau", unit="pages", why="w", source="s", **kw)
+
+
+def test_integers_read_in_full_not_in_exponent_notation() -> None:
+    assert _p(expected=134217728).describe() == "= 134217728"
+    assert _p(low=-25165824, high=0).describe() == "in [-25165824, 0]"
+    assert _p(expected=4144, tolerance=64).describe() == "= 4144 ± 64"
+    assert _p(high=2032).describe() == "≤ 2032"
+    assert number(0.5) == "0.5"
+
+
+@pytest.mark.parametrize(
+    ("prediction", "inside", "outside"),
+    [(_p(expected=10, tolerance=2), [8, 12], [7.9, 12.1]), (_p(low=0, high=5), [0, 5], [-1, 6]), (_p(low=3), [3], [2])],
+)
+def test_admits_is_inclusive(prediction: Prediction, inside: list[float], outside: list[float]) -> None:
+    assert all(prediction.admits(v) for v in inside)
+    assert not any(prediction.admits(v) for v in outside)
+
+
+def test_a_prediction_needs_a_value_or_a_bound() -> None:
+    with pytest.raises(ValueError, match="neither a value nor a bound"):
+        _p()
