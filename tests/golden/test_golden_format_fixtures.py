@@ -38,7 +38,7 @@ def test_vmstat_o_from_doobjstat_format() -> None:
         (2, 1, 0, "WB", ""),
     ]
     assert rows[0].type_name == "default" and rows[3].type_name == "phys"
-    assert rows[8].path == "/home/user/My Documents/big file.bin"
+    assert rows[8].path == "/var/db/pkg/My Documents/big file.bin"
     assert (rows[9].resident, rows[9].active, rows[9].inactive) == (123456, 100000, 23456)  # widths overflow
 
 
