@@ -195,4 +195,6 @@ def execute(request: RunRequest) -> RunOutcome:
         result = analyze(run)
         reports = write_all(result, run.path)
         run.update_metadata(status=result.outcome)
+        # The run step ends either way; say how it came out, so progress never reads as a plain success.
+        note("run", f"{result.outcome} (exit {int(result.exit_code)})", outcome=result.outcome)
     return RunOutcome(run, result, reports)

@@ -70,6 +70,8 @@ def test_run_passes_with_a_real_model_check(passing_run: RunOutcome) -> None:
     sampled = [int(v) for k, v in itertools.pairwise(samples) if k == "nr_kernel_stack"]
     assert max(sampled) >= THREADS * 16, sampled
     assert json.loads((run_dir / "results.json").read_text())["outcome"] == "passed"
+    steps = [json.loads(line) for line in (run_dir / "steps.jsonl").read_text().splitlines()]
+    assert any(s["name"] == "run" and s["state"] == "note" and s["fields"] == {"outcome": "passed"} for s in steps)
     xmlschema.XMLSchema(junit.schema_path()).validate(run_dir / "junit.xml")
     console = (run_dir / "guest.console.log").read_text()
     assert "HARNESS-WORKLOAD-START name=thread-hold" in console and "HARNESS-WORKLOAD-END name=thread-churn" in console
@@ -93,6 +95,9 @@ def test_a_panic_during_a_workload_exits_3_with_its_title(tmp_path: Path) -> Non
     title = "Kernel panic - not syncing: sysrq triggered crash"
     data = json.loads(outcome.reports["json"].read_text())
     assert data["crash"]["title"] == title and data["crash"]["workload"] == "crash"
+    # Progress says how the run came out, not only that its step ended.
+    steps = (outcome.run.path / "steps.jsonl").read_text()
+    assert '"message": "crashed (exit 3)"' in steps
     assert title in outcome.reports["html"].read_text()
     # thread-hold ran to its end before the crash, and was judged.
     assert any(v.workload == "thread-hold" and v.status is Status.PASS for v in outcome.result.verdicts)
