@@ -21,7 +21,6 @@ import enum
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from harness.vm.cmdline import RunPaths, build_command
 from harness.vm.console import Console
 from harness.vm.profile import VMProfile
 from harness.vm.qmp import QMP
+from harness.vm.sockdir import make_socket_dir
 from harness.vm.ssh import SSHKey, SSHSession
 from harness.vm.stream import SocketStream
 
@@ -153,7 +153,7 @@ class Machine:
     def launch(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # Unix socket paths are limited to 108 bytes, so sockets live in a short private temp dir.
-        self._sockdir = Path(tempfile.mkdtemp(prefix="hvm-"))
+        self._sockdir = make_socket_dir()
         paths = RunPaths(
             serial=self._sockdir / "serial.sock",
             qmp=self._sockdir / "qmp.sock",
