@@ -172,6 +172,10 @@ def check_counts(k: Kernel) -> None:
     """The page-queue counters agree with the queues (shared by I-14 and I-16)."""
     if len(k.laundry_q) != k.c.laundry or len(k.inactive_q) != k.c.inactive:
         _fail("I-14", f"laundry {k.c.laundry}/{len(k.laundry_q)} inactive {k.c.inactive}/{len(k.inactive_q)}")
+    # I-14/I-16: v_wire_count −= P_k at swapout and += P_k at swapin; every other stack page is wired once.
+    wired = sum(s in (RES, RES_DIRTY) for st in k.stacks.values() for s in st.pst)
+    if k.c.wired != wired:
+        _fail("I-14", f"wired counter {k.c.wired} != {wired} resident stack pages")
 
 
 GLOBAL_CHECKS = {

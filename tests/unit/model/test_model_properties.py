@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from harness.model.arch import ArchConstants
 from harness.model.generations import GENERATIONS, make_kernel
 from harness.model.invariants import APPLIES, check_all, check_swapped_in, check_swapped_out
-from harness.model.kernel import Kernel, ModelParams
+from harness.model.kernel import ABSENT, Kernel, ModelParams
 
 EVENTS = [
     "create",
@@ -33,6 +33,9 @@ EVENTS = [
     "kva",
     "alt",
     "lowmem",
+    "burst",
+    "exit_many",
+    "swapcycle",
 ]
 
 steps = st.lists(
@@ -43,6 +46,21 @@ topology = st.sampled_from([(1, 1), (2, 1), (4, 2), (3, 3)])
 
 def _pick(items: list[int], r: int) -> int | None:
     return items[r % len(items)] if items else None
+
+
+def _absent_pages(k: Kernel, pid: int) -> int:
+    return sum(s == ABSENT for td in k.procs[pid].threads if td.stack is not None for s in td.stack.pst)
+
+
+def _swapin(k: Kernel, pid: int, cpu: int) -> None:
+    """Swap ``pid`` in and check I-16 on each stack, and that v_swappgsin rose by exactly the absent pages."""
+    doms = [td.stack.domain for td in k.procs[pid].threads if td.stack is not None]
+    absent, pgsin = _absent_pages(k, pid), k.c.v_swappgsin
+    k.swapin(pid, cpu)
+    assert k.c.v_swappgsin - pgsin == absent, "I-16: v_swappgsin rises by the number of absent pages"
+    for td, d in zip(k.procs[pid].threads, doms, strict=True):
+        assert td.stack is not None
+        check_swapped_in(k, td.stack, d)
 
 
 def run(k: Kernel, script: list[tuple[str, int, int]]) -> set[str]:
@@ -56,6 +74,20 @@ def run(k: Kernel, script: list[tuple[str, int, int]]) -> set[str]:
             k.thread_create(live[r1 % len(live)], cpu)
         elif ev == "alt" and live:
             k.thread_create(live[r1 % len(live)], cpu, k.P + 1 + r1 % 3)
+        elif ev == "burst" and live:  # enough threads at once to overflow the cache cap (I-6) and fill reservations
+            for _ in range(1 + r1 % 300):
+                k.thread_create(live[r1 % len(live)], cpu)
+        elif ev == "exit_many":
+            for tid in sorted(t.tid for p in k.procs.values() if p.state == "live" for t in p.threads[1:]):
+                k.thread_exit(tid)
+            for d in range(k.ndomains):  # the zombies' stacks go back to the cache
+                k.reap(d, cpu)
+        elif ev == "swapcycle" and live:  # swapout, launder and free everything, swapin: the S term of I-1
+            pid = live[r1 % len(live)]
+            if k.swapout(pid):
+                k.launder(1 << 20)
+                k.pagedaemon_free(1 << 20)
+                _swapin(k, pid, cpu)
         elif ev == "exit":
             extra = sorted(t.tid for p in k.procs.values() if p.state == "live" for t in p.threads[1:])
             tid = _pick(extra, r1)
@@ -86,11 +118,7 @@ def run(k: Kernel, script: list[tuple[str, int, int]]) -> set[str]:
             sw = sorted(pid for pid, p in k.procs.items() if p.swapped)
             pid = _pick(sw, r1)
             if pid is not None:
-                doms = [td.stack.domain for td in k.procs[pid].threads if td.stack is not None]
-                k.swapin(pid, cpu)
-                for td, d in zip(k.procs[pid].threads, doms, strict=True):
-                    assert td.stack is not None
-                    check_swapped_in(k, td.stack, d)
+                _swapin(k, pid, cpu)
         elif ev == "timeout":
             k.uma_timeout()
         elif ev == "reclaim":
