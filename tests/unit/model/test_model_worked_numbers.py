@@ -76,6 +76,23 @@ def test_g2_model_import_holds_511_slots_and_128_slots_fill_a_reservation() -> N
         assert lin % 5 == 1 and st.pindex == (lin // 5) * 4
 
 
+def test_g2_model_second_import_comes_with_the_512th_stack_and_fullpop_counts_complete_reservations() -> None:
+    k = make_kernel("G2", ArchConstants.load("amd64"), ModelParams())
+    assert isinstance(k, G2Kernel)
+    pid = k.fork(0)
+    assert pid is not None
+    arena = k.kstack_arena[0]
+    for _ in range(700):
+        assert k.thread_create(pid, 0) is not None
+        assert arena.imports == (1 if arena.busy_tags <= 511 else 2), arena.busy_tags
+    assert arena.busy_tags > 511
+    # a reservation r covers pindex [512r, 512r+511]: full exactly when 128 consecutive slots are all live
+    slots = {st.pindex // 4 for st in k.stacks.values() if st.npages == 4}
+    full = {s // 128 for s in slots if all(s - s % 128 + i in slots for i in range(128))}
+    assert all(r * 512 + i in k.kobj.pages for r in full for i in range(512))
+    assert k.phys.fullpop == len(full) >= 1
+
+
 def test_128_consecutive_slots_are_one_reservation() -> None:
     pages = 128 * 4
     assert pages == 512 == 1 << ArchConstants.load("amd64").level0_order
@@ -103,6 +120,13 @@ def test_i6_examples(ncpu: int, cap: int, bsize: int, bucket_max: int) -> None:
     assert (p.bucket_size, p.bucket_max) == (bsize, bucket_max)
     k = make_kernel("G1", a)
     assert (k.zone.bucket_size_max, k.zone.bucket_max) == (bsize, bucket_max)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("nitems", "bsize", "bucket_max"), [(3, 1, 1), (2, 1, 0), (1, 0, 1), (0, 0, 0)])
+def test_i6_small_cache_forces_one_item_buckets(nitems: int, bsize: int, bucket_max: int) -> None:
+    # 1 CPU: nb = 2; bsize = nitems/nb/2 is 0, forced to 1 while nitems/nb > 0 (vm.kstack_cache_size set low)
+    p = maxcache_params(nitems, 1, 1)
+    assert (p.nb, p.bucket_size, p.bucket_max) == (2, bsize, bucket_max)
 
 
 def test_i6_numa_adds_cross_buckets() -> None:
