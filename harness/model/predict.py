@@ -16,7 +16,7 @@ from harness.errors import UsageError
 from harness.model.arch import ArchConstants
 from harness.model.generations import canonical
 from harness.model.prediction import Prediction
-from harness.model.uma import maxcache_params
+from harness.model.uma import BUCKET_MAX, maxcache_params
 
 WORKLOADS = ("thread-hold", "thread-churn", "fork-churn", "burst-and-idle", "swap-pressure")
 
@@ -132,7 +132,7 @@ class _Builder:
             "I-6",
             "before",
             "items",
-            f"uma_zone_set_maxcache: bsize = {self.cap}/{self.mc.nb}/2 (nb = bpcpu·ncpu + bpdom·ndom)",
+            self._bsize_why(),
             "sysctl vm.uma.kstack_cache.bucket_size_max",
             expected=self.mc.bucket_size,
         )
@@ -263,6 +263,16 @@ class _Builder:
                     expected=0,
                     tolerance=self.P * n,
                 )
+
+    def _bsize_why(self) -> str:
+        """The I-6 bucket size arithmetic, naming the clamp when one applied (so the sentence equals the value)."""
+        cap, nb = self.cap, self.mc.nb
+        why = f"uma_zone_set_maxcache: bsize = {cap}/{nb}/2 = {cap // nb // 2}"
+        if cap // nb // 2 > BUCKET_MAX:
+            why += f", capped at BUCKET_MAX {BUCKET_MAX}"
+        elif cap // nb // 2 == 0 and cap // nb > 0:
+            why += f", forced to 1 because {cap}/{nb} > 0"
+        return why + " (nb = bpcpu·ncpu + bpdom·ndom)"
 
     def _numa_slack(self) -> int:
         return self.a.ncpu * self.mc.bucket_size if self.a.ndomains > 1 else 0

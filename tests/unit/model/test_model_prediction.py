@@ -31,3 +31,17 @@ def test_admits_is_inclusive(prediction: Prediction, inside: list[float], outsid
 def test_a_prediction_needs_a_value_or_a_bound() -> None:
     with pytest.raises(ValueError, match="neither a value nor a bound"):
         _p()
+
+
+@pytest.mark.parametrize(
+    ("cache_size", "bsize", "clamp"), [(3, 1, "forced to 1"), (128, 32, ""), (10**5, 254, "capped")]
+)
+def test_bucket_size_why_states_the_clamp_that_gives_the_value(cache_size: int, bsize: int, clamp: str) -> None:
+    from harness.model.arch import ArchConstants
+    from harness.model.predict import WorkloadParams, predict
+
+    preds = predict("G1", ArchConstants.load("amd64"), "thread-hold", WorkloadParams(cache_size=cache_size))
+    p = next(p for p in preds if p.name == "uma.kstack_cache.bucket_size_max")
+    assert p.expected == bsize
+    assert f"{cache_size}/2/2 = {cache_size // 4}" in p.why
+    assert clamp in p.why if clamp else ("forced" not in p.why and "capped" not in p.why)
