@@ -275,7 +275,9 @@ class _Builder:
         return why + " (nb = bpcpu·ncpu + bpdom·ndom)"
 
     def _numa_slack(self) -> int:
-        return self.a.ncpu * self.mc.bucket_size if self.a.ndomains > 1 else 0
+        """Cross-domain buckets, and bucket_max per further domain (zone_put_bucket checks per domain)."""
+        nd = self.a.ndomains
+        return self.a.ncpu * self.mc.bucket_size + (nd - 1) * self.mc.bucket_max if nd > 1 else 0
 
     def _kva_low(self, stacks: int) -> float:
         a = self.a

@@ -208,3 +208,25 @@ def test_fork_reuses_the_parked_stack() -> None:
         k.proc_reap(p)
     assert k.zone.allocs == req  # type: ignore[attr-defined]  # I-9: the fork path bypasses the cache
     assert k.cache_used() == used  # I-3: the parked stack stays in U
+
+
+def test_numa_domain_caches_each_hold_up_to_bucket_max() -> None:
+    """zone_put_bucket keeps a bucket while *its domain's* count is below the zone-wide bucket_max, so with 3
+    domains F may exceed vm.kstack_cache_size (hypothesis found F = 139 > 128 here)."""
+    k = make_kernel("G3", ArchConstants.load("amd64", ncpu=3, ndomains=3))
+    assert k.fork(0) is not None
+    checked = run(k, [("create", 0, 1), ("burst", 64, 0), ("burst", 64, 1), ("exit_many", 0, 2)])
+    assert "I-6" in checked
+    assert k.cache_free() > k.zone.cap_hwm  # type: ignore[attr-defined]
+    assert all(d.nitems < k.zone.bucket_max for d in k.zone.domains)  # type: ignore[attr-defined]
+
+
+def test_predicted_free_bound_admits_the_numa_domain_caches() -> None:
+    from harness.model.predict import WorkloadParams, predict
+
+    arch = ArchConstants.load("amd64", ncpu=3, ndomains=3)
+    k = make_kernel("G3", arch)
+    assert k.fork(0) is not None
+    run(k, [("create", 0, 1), ("burst", 64, 0), ("burst", 64, 1), ("exit_many", 0, 2)])
+    free = next(p for p in predict("G3", arch, "thread-hold", WorkloadParams()) if p.name == "kstack_cache.free")
+    assert free.admits(k.cache_free())
