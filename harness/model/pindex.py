@@ -21,6 +21,11 @@ def pindex_of(generation: str, arch: ArchConstants, addr: int) -> dict[str, Any]
             f"{addr:#x} is outside the kernel map [{a.vm_min_kernel_address:#x}, {a.vm_max_kernel_address:#x})"
         )
     linear = a.atop(addr - a.vm_min_kernel_address)
+    # vm_thread_stack_create maps [ks, ks + P_k pages) above guard pages it took from the same kernel-map allocation
+    if linear < a.kstack_guard_pages:
+        raise UsageError(f"{addr:#x} has no room below it for the stack's guard page inside the kernel map")
+    if addr + a.ptoa(a.kstack_pages) > a.vm_max_kernel_address:
+        raise UsageError(f"{addr:#x}: a {a.kstack_pages}-page stack there would run past the end of the kernel map")
     row: dict[str, Any] = {"addr": f"{addr:#x}", "generation": gen, "linear": linear}
     if gen.startswith("G0"):
         row.update(pindex=0, note="per-stack object: the first stack page is pindex 0")
