@@ -106,7 +106,7 @@ def _predict(args: argparse.Namespace) -> int:
         return 0
     width = max(len(p.name) for p in preds)
     for p in preds:
-        print(f"{p.name:<{width}}  {p.phase:<7} {p.describe():<24} {p.unit:<12} {p.invariant:<5} {p.source}")
+        print(f"{p.name:<{width}}  {p.phase:<13} {p.describe():<24} {p.unit:<12} {p.invariant:<5} {p.source}")
     return 0
 
 

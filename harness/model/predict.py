@@ -295,7 +295,7 @@ class _Builder:
             self.add(
                 "kstack_cache.used",
                 "I-2",
-                "delta",
+                "plateau_delta",
                 "stacks",
                 "each held thread owns a stack; +1 if fork took a never-used PROC item",
                 src_u,
@@ -325,7 +325,7 @@ class _Builder:
             self.add(
                 "vm.kstacks",
                 "I-2",
-                "delta",
+                "plateau_delta",
                 "stacks",
                 "vm.kstacks counts constructed stacks; up to 128 cached ones are reused first",
                 "sysctl vm.kstacks",
@@ -335,7 +335,7 @@ class _Builder:
         self.add(
             "thread.used",
             "I-2",
-            "delta",
+            "plateau_delta",
             "items",
             "one THREAD item per held thread",
             "vmstat -z: THREAD USED",
@@ -346,7 +346,7 @@ class _Builder:
             self.add(
                 "vm_object.used",
                 "I-11",
-                "delta",
+                "plateau_delta",
                 "objects",
                 "G0: one VM object per constructed stack (cached stacks are reused first)",
                 "vmstat -z: VM OBJECT USED",
@@ -357,7 +357,7 @@ class _Builder:
             self.add(
                 "vm_object.used",
                 "I-11",
-                "delta",
+                "plateau_delta",
                 "objects",
                 "G1+: stacks live in kstack_object, no VM object per stack",
                 "vmstat -z: VM OBJECT USED",
@@ -368,7 +368,7 @@ class _Builder:
             self.add(
                 "kstack_object.resident_pages",
                 "I-1",
-                "delta",
+                "plateau_delta",
                 "pages",
                 "P_k pages per stack constructed; cached stacks already count",
                 "vmstat -o: RES of kstack_object",
@@ -410,7 +410,7 @@ class _Builder:
             self.add(
                 "vm.reserv.fullpop",
                 "I-13",
-                "delta",
+                "plateau_delta",
                 "reservations",
                 "128 consecutive slots from one domain can fill a reservation; fragmentation may prevent it",
                 "sysctl vm.reserv.fullpop",
@@ -421,7 +421,7 @@ class _Builder:
             self.add(
                 "vm.reserv.fullpop",
                 "I-13",
-                "delta",
+                "plateau_delta",
                 "reservations",
                 "guard-page holes cap a stack reservation at 4/5 full: stacks never raise fullpop",
                 "sysctl vm.reserv.fullpop",
@@ -571,7 +571,7 @@ class _Builder:
         self.add(
             "kstack_cache.used",
             "I-10",
-            "plateau",
+            "plateau_delta",
             "stacks",
             "one stack per live thread of the burst",
             "vmstat -z: kstack_cache USED (plateau − before)",

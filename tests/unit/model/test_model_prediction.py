@@ -45,3 +45,39 @@ def test_bucket_size_why_states_the_clamp_that_gives_the_value(cache_size: int, 
     assert p.expected == bsize
     assert f"{cache_size}/2/2 = {cache_size // 4}" in p.why
     assert clamp in p.why if clamp else ("forced" not in p.why and "capped" not in p.why)
+
+
+@pytest.mark.parametrize("generation", ["G0-uma", "G1", "G2"])
+def test_thread_hold_held_stacks_are_judged_at_the_plateau_not_after_release(generation: str) -> None:
+    """thread-hold snapshots before, at the plateau (N threads held) and after release: what the held threads
+    own must be predicted against plateau − before; after − before is ≈ 0 once they have exited."""
+    from harness.model.arch import ArchConstants
+    from harness.model.generations import make_kernel
+    from harness.model.predict import WorkloadParams, predict
+    from harness.validate.observed import Observations
+
+    arch = ArchConstants.load("amd64")
+    k = make_kernel(generation, arch)
+    pid = k.fork(0)
+    assert pid is not None
+    obs = Observations()
+
+    def snapshot(phase: str) -> None:
+        obs.put("kstack_cache.used", phase, k.cache_used())
+        obs.put("thread.used", phase, k.thread_structs)
+
+    snapshot("before")
+    tids = [k.thread_create(pid, 0) for _ in range(1000)]
+    snapshot("plateau")
+    for tid in tids:
+        assert tid is not None
+        k.thread_exit(tid)
+    k.reap(0, 0)
+    snapshot("after")
+    judged = 0
+    for p in predict(generation, arch, "thread-hold", WorkloadParams(threads=1000)):
+        if p.name in ("kstack_cache.used", "thread.used"):
+            observed = obs.get(p.name, p.phase)
+            assert observed is not None and p.admits(observed), (p.name, p.phase, observed, p.describe())
+            judged += 1
+    assert judged == 2
