@@ -51,8 +51,8 @@ def test_12_1_sysctl_is_fingerprinted_g0_list_and_judged(run_12_1: RunDir) -> No
     # G0-list has no UMA kstack_cache zone: nothing is predicted about one.
     assert not any(name.startswith(("kstack_cache.", "uma.")) for name in verdicts)
     # A single snapshot cannot judge what the workload changed: those checks are inconclusive, not passed.
-    assert verdicts["vm.kstacks@delta"].status is Status.INCONCLUSIVE
-    assert verdicts["thread.used@delta"].status is Status.INCONCLUSIVE
+    assert verdicts["vm.kstacks@plateau_delta"].status is Status.INCONCLUSIVE
+    assert verdicts["thread.used@plateau_delta"].status is Status.INCONCLUSIVE
     assert int(result.exit_code) == 0
 
 
