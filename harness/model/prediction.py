@@ -16,7 +16,8 @@ class Prediction:
 
     ``name`` is a stable id that ``harness.validate`` maps to an observed value (e.g.
     ``"kstack_cache.used_plus_free"``, ``"kstack_object.resident_pages"``, ``"vm_object.req_per_thread"``).
-    ``phase`` says when it is observed: ``"before"``, ``"plateau"``, ``"after"`` or ``"delta"`` (after − before).
+    ``phase`` says when it is observed: ``"before"``, ``"plateau"``, ``"after"``, ``"delta"`` (after − before) or
+    ``"plateau_delta"`` (plateau − before: what a held workload added).
     Either ``expected`` is set (an exact value, ± ``tolerance``), or one or both of ``low``/``high`` (inclusive).
     """
 
