@@ -138,7 +138,7 @@ def _simulate(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{result.generation} on {result.arch}: {result.events} events in {result.seconds:.3f} s "
-        f"({result.events_per_second} events/s), seed {result.seed}"
+        f"({result.events_per_second:.0f} events/s), seed {result.seed}"
     )
     print(f"peak live stacks {result.peak_live_stacks}, final {result.final_live_stacks}")
     print(f"invariants checked after every step: {', '.join(result.invariants)} ({result.checks} steps)")
