@@ -8,14 +8,15 @@ install one that records. Nothing here prints by itself, so library code stays q
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from harness.util.jsonable import dumps
 
 
 @dataclass(frozen=True)
@@ -119,4 +120,4 @@ class JsonlRecorder:
 
     def __call__(self, event: StepEvent) -> None:
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(asdict(event), default=str) + "\n")
+            out.write(dumps(event, strict=False) + "\n")

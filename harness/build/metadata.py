@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.build.commands import Command
-from harness.images.cache import exclusive_lock
+from harness.util.locking import exclusive_lock
 
 STATUS_BUILDING = "building"
 STATUS_COMPLETE = "complete"

@@ -7,9 +7,7 @@ out. ``dry_run`` prints each command instead (cheribuild's pretend mode).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from harness.build.commands import Command
 from harness.build.guest import GuestShell
 from harness.errors import BuildError
 from harness.steps import step
+from harness.util.procs import owned_group
 
 #: A kernel build in a guest may take hours under TCG; the SSH command is bounded by this.
 GUEST_COMMAND_TIMEOUT = 8 * 3600.0
@@ -34,17 +33,6 @@ def _tail(path: Path, lines: int = 3) -> str:
     # The command's own last lines, not the "### host$ ..." header the runner writes before it.
     output = text.rsplit("\n### ", 1)[-1].split("\n", 1)[-1] if "\n### " in text else text
     return " | ".join(line.strip() for line in output.splitlines()[-lines:] if line.strip())
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=_TERM_GRACE)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @dataclass
@@ -84,11 +72,8 @@ class Runner:
             )
         except OSError as exc:
             raise BuildError(f"{command.stage}: cannot start {command.argv[0]}: {exc.strerror}") from None
-        try:
+        with owned_group(proc, _TERM_GRACE):
             code = proc.wait()
-        except BaseException:
-            _stop_group(proc)
-            raise
         if code != 0:
             log.flush()
             raise BuildError(

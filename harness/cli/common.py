@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import enum
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.util.jsonable import to_jsonable
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums, paths, tuples and sets into plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    return value
 
 
 def print_json(value: Any) -> None:

@@ -6,9 +6,10 @@ import argparse
 import dataclasses
 from typing import Any
 
-from harness.cli.common import add_json_flag, print_json, read_input, to_jsonable
+from harness.cli.common import add_json_flag, print_json, read_input
 from harness.errors import ExitCode
 from harness.parse.kinds import KINDS
+from harness.util.jsonable import to_jsonable
 
 VERB_ORDER = 60
 

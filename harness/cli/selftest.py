@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import add_json_flag, print_json, to_jsonable
+from harness.cli.common import add_json_flag, print_json
 from harness.errors import ExitCode
 from harness.guests.linuxtest.selftest import SelftestReport, run_selftest
+from harness.util.jsonable import to_jsonable
 
 VERB_ORDER = 5
 

@@ -14,16 +14,15 @@ A blob appears only by ``os.replace`` of a fully written, verified file, so a re
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.images.checksums import Digest
 from harness.settings import cache_dir
+from harness.util.locking import exclusive_lock
 
 
 @dataclass(frozen=True)
@@ -61,18 +60,6 @@ class ImageCache:
     def entries(self) -> list[Path]:
         """Every verified blob in the cache."""
         return sorted(p for p in self._dir("blobs").iterdir() if p.is_file())
-
-
-@contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """An fcntl lock on ``path`` (created if missing) for the block: other processes, and other threads that open
-    the same path, wait for it. The kernel drops it if the holder dies."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def publish(source: Path, dest: Path) -> None:

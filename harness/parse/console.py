@@ -130,7 +130,7 @@ MORE_PROMPT = re.compile(r"^--More--")
 # --- the same milestones in the raw console stream -------------------------------------------------------------
 # The guest adapter and the debugger driver wait for these with pexpect on the unread, uncleaned console text (no
 # re.MULTILINE): a prompt is the last thing printed and no line end follows it. They are plain regex strings because
-# that is what pexpect and harness.guests.base.DebuggerDialect take.
+# that is what pexpect and harness.vm.guest.DebuggerDialect take.
 
 #: The Lua menu's countdown (same text as :data:`LOADER_AUTOBOOT`).
 STREAM_LOADER_AUTOBOOT = r"Autoboot in \d+ seconds"

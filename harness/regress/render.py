@@ -13,9 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from harness.cli.common import to_jsonable
 from harness.regress.bisect import BisectResult
 from harness.regress.compare import Change, Comparison, Kind
+from harness.util.jsonable import to_jsonable
 
 STYLES = {
     Kind.NEW_CRASH: "bold magenta",

@@ -9,12 +9,9 @@ Both describe themselves as the command lines a dry run prints, from the same ob
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
-import signal
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +21,7 @@ from harness.errors import HarnessError, HostError, UsageError
 from harness.regress.outcome import StepOutcome
 from harness.run.pipeline import RunRequest, reproducer_argv
 from harness.steps import step
+from harness.util.procs import owned_group
 from harness.workloads.catalogue import ParamValue, load_catalogue
 
 #: How long a step command gets to end after SIGTERM before it is killed.
@@ -178,23 +176,6 @@ class HarnessStep:
 # --- --step-command -------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def owned(process: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
-    """Wait for ``process``; on any exception (Ctrl-C, SIGTERM) end its whole process group first."""
-    try:
-        yield process
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=TERM_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        raise
-
-
 def _last_line(path: Path) -> str:
     lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     return lines[-1][:200] if lines else ""
@@ -227,7 +208,7 @@ class CommandStep:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            with owned(process):
+            with owned_group(process, TERM_GRACE_SECONDS):
                 code = process.wait()
         if code < 0:
             return StepOutcome(128 - code, f"killed by signal {-code}", output=str(log))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ExitCode
+from harness.util.jsonable import to_jsonable
 from harness.validate.verdicts import Status, Verdict, summary
 
 SCHEMA_VERSION = 1
@@ -68,21 +68,12 @@ class RunResult:
         return summary(self.verdicts)
 
     def to_json(self) -> dict[str, Any]:
-        # Round-trip through json so enums and tuples become plain JSON values.
-        data: dict[str, Any] = json.loads(json.dumps(asdict(self), default=_plain))
+        data: dict[str, Any] = to_jsonable(self)
         data["schema"] = SCHEMA_VERSION
         data["outcome"] = self.outcome
         data["exit_code"] = int(self.exit_code)
         data["counts"] = self.counts()
         return data
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 def write_json(result: RunResult, path: Path) -> None:

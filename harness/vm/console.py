@@ -28,7 +28,7 @@ import pexpect
 from pexpect.spawnbase import SpawnBase
 
 from harness.errors import ConsoleClosed, ConsoleTimeout, GuestCrashed
-from harness.guests.base import DeathStrings
+from harness.vm.guest import DeathStrings
 from harness.vm.stream import ByteStream
 from harness.vm.watcher import Crash, Watcher
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from harness.errors import HarnessError, UsageError, VMError
-from harness.guests.base import DebuggerDialect, EntryKind, EntryMethod
 from harness.steps import step
 from harness.vm.console import Console
+from harness.vm.guest import DebuggerDialect, EntryKind, EntryMethod
 
 
 @dataclass(frozen=True)

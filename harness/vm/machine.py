@@ -28,11 +28,11 @@ from pathlib import Path
 from types import TracebackType
 
 from harness.errors import HostError, VMError, VMLaunchFailure
-from harness.guests.base import DeathStrings
 from harness.steps import note, step
 from harness.vm import accel as accelerators
 from harness.vm.cmdline import RunPaths, build_command
 from harness.vm.console import Console
+from harness.vm.guest import DeathStrings
 from harness.vm.profile import VMProfile
 from harness.vm.qmp import QMP
 from harness.vm.sockdir import make_socket_dir

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from harness.errors import GuestCrashed, KernelPanic, UnexpectedDebugger
-from harness.guests.base import DeathStrings
+from harness.vm.guest import DeathStrings
 
 #: CSI escape sequences (ash's ``ESC[6n`` after every prompt) are noise for line matching.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -17,7 +17,7 @@ import pytest
 from conftest import kdb_arches
 
 from harness.errors import KernelPanic, UnexpectedDebugger
-from harness.guests.base import EntryKind, EntryMethod
+from harness.vm.guest import EntryKind, EntryMethod
 from harness.guests.linuxtest.boot import BootedGuest, booted
 
 if TYPE_CHECKING:

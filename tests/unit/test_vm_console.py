@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ConsoleClosed, ConsoleTimeout, KernelPanic, UnexpectedDebugger
-from harness.guests.base import DeathStrings
+from harness.vm.guest import DeathStrings
 from harness.vm.console import Console
 from harness.vm.stream import FdStream
 from harness.vm.watcher import Crash, Watcher

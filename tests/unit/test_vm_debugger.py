@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import VMError
-from harness.guests.base import DeathStrings, DebuggerDialect, EntryKind, EntryMethod
+from harness.vm.guest import DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 from harness.guests.linuxtest.adapter import kdb_dialect
 from harness.vm.console import Console
 from harness.vm.debugger import Debugger

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.guests.base import GuestAdapter
+from harness.vm.guest import GuestAdapter
 from harness.guests.linuxtest import data, kdbkernel
 from harness.guests.linuxtest.adapter import LinuxTestGuest
 from harness.guests.linuxtest.builder import TestGuest, resolve_modules

@@ -1,14 +1,14 @@
-"""``FreeBSDGuest``: the FreeBSD guest adapter the VM machinery drives (``harness.guests.base.GuestAdapter``)."""
+"""``FreeBSDGuest``: the FreeBSD guest adapter the VM machinery drives (``harness.vm.guest.GuestAdapter``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from harness.guests.base import Credentials, DeathStrings, DebuggerDialect
 from harness.guests.freebsd import ddb
 from harness.guests.freebsd.data import FreeBSDData, load
 from harness.guests.freebsd.login import Session, login, prompt_regex
+from harness.vm.guest import Credentials, DeathStrings, DebuggerDialect
 
 if TYPE_CHECKING:
     from harness.vm.console import Console

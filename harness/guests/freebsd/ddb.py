@@ -14,7 +14,6 @@ import shlex
 from dataclasses import dataclass
 
 from harness.errors import InfraError
-from harness.guests.base import DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 from harness.guests.freebsd.data import DdbData
 from harness.guests.freebsd.shell import Shell, must
 from harness.parse.console import (
@@ -24,6 +23,7 @@ from harness.parse.console import (
     STREAM_KDB_ENTER,
     STREAM_MORE,
 )
+from harness.vm.guest import DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 
 
 class DdbUnavailable(InfraError):

@@ -6,9 +6,9 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.guests.base import Credentials, DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 from harness.guests.linuxtest.data import read_text
 from harness.vm.console import Console
+from harness.vm.guest import Credentials, DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 
 
 def _settings() -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _death() -> DeathStrings:
 
 @dataclass
 class LinuxTestGuest:
-    """Implements ``harness.guests.base.GuestAdapter`` for the Debian-built test guest."""
+    """Implements ``harness.vm.guest.GuestAdapter`` for the Debian-built test guest."""
 
     name: str = "linuxtest"
     prompt: str = field(default_factory=lambda: _settings()["shell"]["prompt"])

@@ -21,9 +21,9 @@ from harness.errors import BuildError
 from harness.guests.linuxtest import data as guestdata
 from harness.guests.linuxtest import debian, kdbkernel
 from harness.guests.linuxtest.cpio import CpioWriter
-from harness.guests.linuxtest.process import cache_lock
 from harness.settings import cache_dir
 from harness.steps import step
+from harness.util.locking import exclusive_lock
 
 _DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "tmp", "run", "var/log", "mnt")
 _PRIVATE_DIRS = ("root", "root/.ssh", "etc/dropbear")
@@ -84,7 +84,7 @@ def ensure(arch_name: str, *, kdb: bool = False) -> TestGuest:
     key = f"{arch_name}-{'kdb' if kdb else 'debian'}-{digest.hexdigest()[:16]}"
     root = cache_dir("testguests", "guests")
     entry = root / key
-    with cache_lock(root / f"{key}.lock"):
+    with exclusive_lock(root / f"{key}.lock"):
         if not (entry / "initramfs.cpio.gz").is_file():
             with step("build test guest", arch=arch_name, kdb=kdb, key=key):
                 _build(data, arch, packages, kernel_pkg, kdb_kernel, entry)

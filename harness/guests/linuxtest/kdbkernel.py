@@ -15,9 +15,10 @@ from pathlib import Path
 from harness.errors import BuildError
 from harness.guests.linuxtest import data as guestdata
 from harness.guests.linuxtest import debian
-from harness.guests.linuxtest.process import cache_lock, run_logged
+from harness.guests.linuxtest.process import run_logged
 from harness.settings import cache_dir
 from harness.steps import step
+from harness.util.locking import exclusive_lock
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def ensure(arch_name: str, jobs: int | None = None) -> KdbKernel:
     key = cache_key(arch, source.version)
     root = cache_dir("testguests", "kdb")
     entry = root / key
-    with cache_lock(root / f"{key}.lock"):
+    with exclusive_lock(root / f"{key}.lock"):
         found = cached(arch_name)
         if found:
             return found

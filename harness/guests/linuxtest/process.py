@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import BuildError
+from harness.util.procs import owned_group
 
 
 def run_logged(cmd: list[str], *, log: Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -27,25 +23,8 @@ def run_logged(cmd: list[str], *, log: Path, cwd: Path | None = None, env: dict[
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
+        with owned_group(proc, grace=0):
             code = proc.wait()
-        finally:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
     if code != 0:
         tail = log.read_text(errors="replace").splitlines()[-5:]
         raise BuildError(f"{cmd[0]} failed (exit {code}): {' | '.join(tail)}", hint=f"full log: {log}")
-
-
-@contextlib.contextmanager
-def cache_lock(path: Path) -> Iterator[None]:
-    """Serialise builders of the same cache entry across processes (a second test session waits, then reuses)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,42 @@
+"""Host subprocesses that never outlive their owner: the one place a process group is ended.
+
+A command started with ``start_new_session=True`` leads a process group of its own (make, tar pipelines, a user's
+``sh -c``); on any exception (error, Ctrl-C, SIGTERM turned into KeyboardInterrupt) the whole group is ended:
+SIGTERM, ``grace`` seconds to exit, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from typing import TypeVar
+
+_Output = TypeVar("_Output", str, bytes)
+
+
+def stop_group(process: subprocess.Popen[_Output], grace: float) -> None:
+    """End ``process``'s whole process group: SIGTERM, up to ``grace`` seconds, then SIGKILL (at once if 0)."""
+    if grace > 0:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@contextlib.contextmanager
+def owned_group(process: subprocess.Popen[_Output], grace: float) -> Iterator[subprocess.Popen[_Output]]:
+    """Wait for ``process`` in the block; on any exception its process group is ended first, then it propagates."""
+    try:
+        yield process
+    except BaseException:
+        stop_group(process, grace)
+        raise
