@@ -9,11 +9,11 @@ from pathlib import Path
 from harness.cli.common import add_json_flag, print_json
 from harness.cli.image import add_image_selection
 from harness.errors import UsageError
+from harness.run.kinds import registry
 from harness.steps import StderrProgress, listening
 
 VERB_ORDER = 40
 
-GUESTS = ("freebsd", "linuxtest")
 EPILOG = """\
 defaults: newest FreeBSD 14.x, amd64, the stock kernel, workloads thread-hold and thread-churn.
 examples:
@@ -55,13 +55,13 @@ def parse_model(items: list[str]) -> dict[str, int | float | str]:
 
 def add_model_flag(parser: argparse.ArgumentParser, *, recorded: bool) -> None:
     where = "recorded in metadata.json" if recorded else "for this re-judgement and its reports; metadata.json is kept"
+    keys = "; ".join(f"on {name} {registry.select(name).model_help}" for name in registry.names())
     parser.add_argument(
         "--model",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help=f"override a model constant ({where}): thread_size_kib on linuxtest; on freebsd an arch constant "
-        "(kstack_pages, ncpu, …) or a workload parameter (noise, …); an unknown key is refused with the list",
+        help=f"override a model constant ({where}): {keys}; an unknown key is refused with the list",
     )
 
 
@@ -73,7 +73,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--guest", choices=GUESTS, default="freebsd", help="guest profile (default freebsd)")
+    parser.add_argument(
+        "--guest",
+        choices=registry.names(),
+        default=registry.DEFAULT,
+        help=f"guest profile (default {registry.DEFAULT})",
+    )
     add_image_selection(parser)
     parser.add_argument(
         "--image",
@@ -109,28 +114,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from harness.report.table import print_summary
-    from harness.run.pipeline import RunRequest, execute
+    from harness.run.pipeline import execute
     from harness.run.profiles import profile
+    from harness.run.request import RunRequest
 
-    if args.guest == "linuxtest" and (args.kernel or args.patch):
-        raise UsageError("--kernel and --patch apply to FreeBSD guests", hint="drop them with --guest linuxtest")
-    if args.kernel and args.patch:
-        raise UsageError("--kernel and --patch both name the kernel to boot", hint="give one of them")
-    if args.image and args.guest != "freebsd":
-        raise UsageError("--image is a FreeBSD image", hint="drop it with --guest linuxtest")
-    if args.image and not args.image.is_file():
-        raise UsageError(
-            f"--image {args.image}: no such file", hint="pass an official FreeBSD VM image (.xz or unpacked)"
-        )
-    if args.kernel and not args.kernel.is_dir():
-        raise UsageError(f"--kernel {args.kernel} is not a directory", hint="pass the output dir of `harness build`")
-    guest = profile(args.guest)
+    kind = registry.select(args.guest)
     request = RunRequest(
         guest=args.guest,
         arch=args.arch,
-        workloads=args.workload or list(guest.default_workloads),
+        workloads=list(args.workload),
         params=dict(parse_params(args.param)),
-        release=args.release if args.guest == "freebsd" else None,
+        release=args.release,
         kernel=args.kernel,
         patch=args.patch,
         ddb=args.ddb,
@@ -142,6 +136,16 @@ def run(args: argparse.Namespace) -> int:
         image=args.image,
         argv=["harness", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("harness") else ["harness", "run"],
     )
+    kind.check_options(request)
+    if args.kernel and args.patch:
+        raise UsageError("--kernel and --patch both name the kernel to boot", hint="give one of them")
+    if args.image and not args.image.is_file():
+        raise UsageError(
+            f"--image {args.image}: no such file", hint="pass an official FreeBSD VM image (.xz or unpacked)"
+        )
+    if args.kernel and not args.kernel.is_dir():
+        raise UsageError(f"--kernel {args.kernel} is not a directory", hint="pass the output dir of `harness build`")
+    request.workloads = request.workloads or list(profile(args.guest).default_workloads)
     with listening(StderrProgress()):
         outcome = execute(request)
     if args.json:

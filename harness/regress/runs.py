@@ -8,7 +8,6 @@ of one line (exit 2): compare never guesses.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,10 +15,9 @@ from typing import Any, NamedTuple
 from harness.errors import UsageError
 from harness.parse.panic import parse_panics, signature
 from harness.report.write import RESULTS_JSON
-from harness.run.rundir import METADATA
+from harness.run.metadata import RunMetadata
+from harness.run.rundir import METADATA, RunDir
 
-#: ``BootProof(bootfile=…, ident='HARNESS_…', …)`` as metadata.json may hold it (written with ``default=str``).
-_IDENT_IN_TEXT = re.compile(r"ident='(?P<ident>[^']*)'")
 _STATUSES = frozenset({"pass", "fail", "inconclusive"})
 
 
@@ -138,49 +136,44 @@ def _crash(raw: Any, path: Path) -> CrashInfo | None:
     return CrashInfo(raw["title"], crash_signature(raw), raw.get("workload"), str(raw.get("kind", "panic")))
 
 
-def kernel_ident(meta: dict[str, Any]) -> str | None:
+def kernel_ident(meta: RunMetadata) -> str | None:
     """The booted kernel's ident (FreeBSD: ``kern.ident``), else the guest's ``uname`` (the Linux test guest)."""
-    facts = meta.get("guest_facts") or {}
-    if not isinstance(facts, dict):
-        return None
+    facts = meta.guest_facts or {}
     kernel = facts.get("kernel")
     if isinstance(kernel, dict) and kernel.get("ident"):
         return str(kernel["ident"])
     if isinstance(kernel, str):
-        found = _IDENT_IN_TEXT.search(kernel)
-        return found["ident"] if found else kernel
+        return kernel  # shown as recorded: compare does not guess at what a text means
     return str(facts["uname"]) if facts.get("uname") else None
 
 
-def _build_key(meta: dict[str, Any]) -> str | None:
+def _build_key(meta: RunMetadata) -> str | None:
     """The build key ``harness build`` wrote next to the kernel the run booted (None when not readable)."""
-    kernel = meta.get("kernel")
-    if not kernel:
+    if not meta.kernel:
         return None
     try:
-        data = json.loads((Path(str(kernel)) / "metadata.json").read_text(encoding="utf-8"))
+        data = json.loads((Path(meta.kernel) / "metadata.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return str(data["build_key"]) if isinstance(data, dict) and data.get("build_key") else None
 
 
-def facts(meta: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+def facts(meta: RunMetadata, results: dict[str, Any]) -> dict[str, Any]:
     """What a reader needs to see differ between two runs, flat and comparable."""
     out: dict[str, Any] = {
-        "guest": meta.get("guest"),
-        "arch": meta.get("arch"),
-        "release": meta.get("release") or results.get("release"),
-        "generation": results.get("generation") or meta.get("generation"),
+        "guest": meta.guest or None,
+        "arch": meta.arch or None,
+        "release": meta.release or results.get("release"),
+        "generation": results.get("generation") or meta.generation,
         "kernel ident": kernel_ident(meta),
-        "kernel dir": meta.get("kernel"),
+        "kernel dir": meta.kernel,
         "build key": _build_key(meta),
-        "patch": meta.get("patch"),
-        "model": meta.get("model") or {},
-        "harness": meta.get("harness_version"),
+        "patch": meta.patch,
+        "model": dict(meta.model),
+        "harness": meta.harness_version,
     }
-    for entry in meta.get("workloads") or []:
-        if isinstance(entry, dict) and "name" in entry:
-            out[f"workload {entry['name']}"] = entry.get("params", {})
+    for entry in meta.workloads:
+        out[f"workload {entry.name}"] = dict(entry.params)
     return out
 
 
@@ -190,7 +183,7 @@ def load(path: Path) -> StoredRun:
         raise UsageError(f"{path} is not a run directory", hint="pass a directory under runs/")
     if not (path / METADATA).is_file():
         raise UsageError(f"{path} is not a run directory (no {METADATA})", hint="pass a directory under runs/")
-    meta = _read_json_object(path / METADATA)
+    meta = RunDir(path).metadata()
     results_path = path / RESULTS_JSON
     results = _read_json_object(results_path)
     verdicts = results.get("verdicts")
@@ -203,7 +196,7 @@ def load(path: Path) -> StoredRun:
     code = results.get("exit_code", 0)
     return StoredRun(
         path=path,
-        run_id=str(results.get("run_id") or meta.get("run_id") or path.name),
+        run_id=str(results.get("run_id") or meta.run_id or path.name),
         outcome=str(results.get("outcome", "")),
         exit_code=code if isinstance(code, int) else 2,
         error=results.get("error") if isinstance(results.get("error"), str) else None,

@@ -19,7 +19,8 @@ from typing import Protocol
 from harness.build.pipeline import BuildOptions
 from harness.errors import HarnessError, HostError, UsageError
 from harness.regress.outcome import StepOutcome
-from harness.run.pipeline import RunRequest, reproducer_argv
+from harness.run.pipeline import reproducer_argv
+from harness.run.request import RunRequest
 from harness.steps import step
 from harness.util.procs import owned_group
 from harness.workloads.catalogue import ParamValue, load_catalogue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -140,7 +141,7 @@ def run_workload(
     profile: GuestProfile,
     rendered: RenderedWorkload,
     *,
-    at_plateau: list[object] | None = None,
+    at_plateau: list[Callable[[], None]] | None = None,
 ) -> WorkloadRun:
     """Snapshot before, run the workload in the background, snapshot at its plateau (then release it), wait for
     it to end, settle, snapshot after. ``at_plateau`` callables run while the plateau is held (DDB capture)."""

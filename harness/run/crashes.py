@@ -40,7 +40,9 @@ def clean_title(title: str) -> str:
     return KERNEL_TIME.sub("", title.strip())
 
 
-def _linux_crash(lines: list[str]) -> Crash | None:
+def linux_crash(console_text: str) -> Crash | None:
+    """The first ``Kernel panic - not syncing:`` line (the Linux test guest)."""
+    lines = console_text.splitlines()
     for index, line in enumerate(lines):
         found = LINUX_PANIC.search(line)
         if found:
@@ -52,7 +54,8 @@ def _linux_crash(lines: list[str]) -> Crash | None:
     return None
 
 
-def _freebsd_crash(text: str) -> Crash | None:
+def freebsd_crash(text: str) -> Crash | None:
+    """The first FreeBSD panic report."""
     reports = parse_panics(text)
     if not reports:
         return None
@@ -66,9 +69,3 @@ def _freebsd_crash(text: str) -> Crash | None:
         kind=report.kind,
         signature=report.signature,
     )
-
-
-def find_crash(console_text: str, guest: str) -> Crash | None:
-    if guest == "linuxtest":
-        return _linux_crash(console_text.splitlines())
-    return _freebsd_crash(console_text)

@@ -8,19 +8,23 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness.errors import InfraError
 from harness.steps import step
 from harness.vm.debugger import Debugger
 from harness.workloads.catalogue import RenderedWorkload
 
+if TYPE_CHECKING:
+    from harness.run.rundir import RunDir
+    from harness.run.session import GuestSession
+
 
 def _slug(command: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", command).strip("_")
 
 
-def capture(session: Any, run: Any, workload: str, rendered: RenderedWorkload) -> None:
+def capture(session: GuestSession, run: RunDir, workload: str, rendered: RenderedWorkload) -> None:
     plan = session.profile.ddb
     if plan is None:
         raise InfraError(
@@ -30,7 +34,7 @@ def capture(session: Any, run: Any, workload: str, rendered: RenderedWorkload) -
     listing = session.ssh.run(plan.threads.format(binary=shlex.quote(binary), count=plan.sample_threads))
     tids = [line.strip() for line in listing.output.splitlines() if line.strip().isdigit()]
     commands = [*plan.commands[:1], *(plan.thread_command.format(tid=tid) for tid in tids), *plan.commands[1:]]
-    debugger = Debugger(session.machine.console, session.adapter.debugger, arch=session.facts.get("arch", ""))
+    debugger = Debugger(session.machine.console, session.adapter.debugger, arch=str(session.facts.get("arch", "")))
     with step("ddb capture", workload=workload, commands=len(commands)):
         with debugger.session(timeout=120):
             for index, command in enumerate(commands):

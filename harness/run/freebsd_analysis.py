@@ -6,7 +6,6 @@ guest's own sysctls (``ArchConstants.from_sysctls``) and the workload's real cou
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import HarnessError
@@ -15,11 +14,14 @@ from harness.model.arch import ArchConstants
 from harness.model.predict import WORKLOADS, WorkloadParams, predict
 from harness.model.prediction import Prediction
 from harness.parse.sysctl import parse_sysctl
+from harness.run.kinds.base import GuestAnalysis
+from harness.run.metadata import RunMetadata
+from harness.run.request import ModelOverrides
 from harness.run.rundir import RunDir
 from harness.validate import freebsd
 from harness.validate.observed import Observations
-from harness.validate.verdicts import Verdict, judge
-from harness.workloads.catalogue import plateau_threads
+from harness.validate.verdicts import judge
+from harness.workloads.catalogue import ParamValue, plateau_threads
 
 FINGERPRINT = "fingerprint"
 #: Catalogue parameter → the model's WorkloadParams field, per workload.
@@ -34,14 +36,6 @@ ARCH_FIELDS = {f.name for f in dataclasses.fields(ArchConstants)} - {"arch"}
 PARAM_FIELDS = {f.name for f in dataclasses.fields(WorkloadParams)}
 #: What ``--model KEY=VALUE`` may override on a FreeBSD run: an arch constant or a workload parameter.
 MODEL_KEYS = frozenset(ARCH_FIELDS | PARAM_FIELDS)
-
-
-@dataclass
-class FreeBSDAnalysis:
-    generation: str | None
-    verdicts: list[Verdict] = field(default_factory=list)
-    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def _snapshot_files(run: RunDir, *parts: str) -> dict[str, str]:
@@ -62,21 +56,23 @@ def generation_of(nm_text: str | None, sysctl_text: str | None) -> tuple[str | N
     return None, "no fingerprint outputs (raw/fingerprint/)"
 
 
-def _generation(run: RunDir, meta: dict[str, Any]) -> tuple[str | None, str]:
+def _generation(run: RunDir, meta: RunMetadata) -> tuple[str | None, str]:
     nm_text = run.read_raw(FINGERPRINT, "nm.txt")
     sysctl_text = run.read_raw(FINGERPRINT, "sysctl.txt")
-    if nm_text is None and sysctl_text is None and meta.get("generation"):
-        return str(meta["generation"]), "recorded by the run"
+    if nm_text is None and sysctl_text is None and meta.generation:
+        return meta.generation, "recorded by the run"
     return generation_of(nm_text, sysctl_text)
 
 
-def _arch(meta: dict[str, Any], sysctl_text: str | None, overrides: dict[str, Any]) -> ArchConstants:
+def _arch(meta: RunMetadata, sysctl_text: str | None, overrides: ModelOverrides) -> ArchConstants:
     sysctls = {name: value.text for name, value in parse_sysctl(sysctl_text).values.items()} if sysctl_text else {}
     arch_overrides = {k: int(v) for k, v in overrides.items() if k in ARCH_FIELDS}
-    return ArchConstants.from_sysctls(str(meta.get("arch", "amd64")), sysctls, **arch_overrides)
+    return ArchConstants.from_sysctls(meta.arch or "amd64", sysctls, **arch_overrides)
 
 
-def workload_params(name: str, params: dict[str, Any], stdout: str | None, overrides: dict[str, Any]) -> WorkloadParams:
+def workload_params(
+    name: str, params: dict[str, ParamValue], stdout: str | None, overrides: ModelOverrides
+) -> WorkloadParams:
     """The model's parameters: the catalogue's, then the count the program really reached, then overrides."""
     values: dict[str, Any] = {}
     for ours, theirs in PARAM_MAP.get(name, {}).items():
@@ -109,14 +105,14 @@ def _add_ddb(run: RunDir, name: str, obs: Observations) -> None:
         obs.put(key, "plateau", value, source=f"raw/{name}/ddb/transcript.txt")
 
 
-def analyze(run: RunDir, meta: dict[str, Any], overrides: dict[str, Any]) -> FreeBSDAnalysis:
+def analyze(run: RunDir, meta: RunMetadata, overrides: ModelOverrides) -> GuestAnalysis:
     try:
         generation, reason = _generation(run, meta)
     except HarnessError as exc:
-        return FreeBSDAnalysis(None, notes=[f"no generation: {exc.one_line()}"])
-    result = FreeBSDAnalysis(generation, notes=[f"generation {generation or 'unknown'}: {reason}"])
-    for entry in meta.get("workloads", []):
-        name = str(entry["name"])
+        return GuestAnalysis(None, notes=[f"no generation: {exc.one_line()}"])
+    result = GuestAnalysis(generation, notes=[f"generation {generation or 'unknown'}: {reason}"])
+    for entry in meta.workloads:
+        name = entry.name
         phases = run.raw_phases(name)
         if not phases:
             result.notes.append(f"workload {name} left no snapshots (it did not run to its end)")
@@ -134,6 +130,6 @@ def analyze(run: RunDir, meta: dict[str, Any], overrides: dict[str, Any]) -> Fre
             continue
         sysctl_text = snapshots.get("before", {}).get("sysctl.txt") or run.read_raw(FINGERPRINT, "sysctl.txt")
         arch = _arch(meta, sysctl_text, overrides)
-        params = workload_params(name, dict(entry.get("params", {})), run.read_raw(name, "stdout.txt"), overrides)
+        params = workload_params(name, dict(entry.params), run.read_raw(name, "stdout.txt"), overrides)
         result.verdicts += judge(predictions_for(generation, arch, name, params), obs, workload=name)
     return result

@@ -13,18 +13,22 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
 from harness.images import BaseImage, ImageManifest
 from harness.run.collect import snapshot
 from harness.run.profiles import GuestProfile
+from harness.run.request import RunRequest
 from harness.run.rundir import RunDir
 from harness.run.session import GuestSession, hold_for_user
 from harness.steps import step
 
+if TYPE_CHECKING:
+    from harness.guests.freebsd.kernel import KernelBuild
 
-def _kernel_dir(request: Any) -> Path | None:
+
+def _kernel_dir(request: RunRequest) -> Path | None:
     """``--kernel DIR`` as given, or the kernel dir ``harness build`` makes (or has cached) for ``--patch NAME``."""
     if request.kernel is not None:
         return Path(request.kernel)
@@ -47,10 +51,15 @@ class Prepared:
 
     manifest: ImageManifest
     base: BaseImage
-    build: Any | None
+    build: KernelBuild | None
+
+    def session(
+        self, run: RunDir, profile: GuestProfile, request: RunRequest
+    ) -> contextlib.AbstractContextManager[GuestSession]:
+        return freebsd(run, profile, request, self, keep_vm=request.keep_vm)
 
 
-def prepare(request: Any) -> Prepared:
+def prepare(request: RunRequest) -> Prepared:
     """Resolve the image (cache, download or ``--image``) and the kernel (``--kernel`` or a ``--patch`` build).
     Done before the run directory is made: a missing image is one line and exit 2, not a run that never booted."""
     from harness.guests.freebsd.kernel import load_build
@@ -74,14 +83,14 @@ def prepare(request: Any) -> Prepared:
 
 @contextlib.contextmanager
 def freebsd(
-    run: RunDir, profile: GuestProfile, request: Any, prepared: Prepared, *, keep_vm: bool = False
+    run: RunDir, profile: GuestProfile, request: RunRequest, prepared: Prepared, *, keep_vm: bool = False
 ) -> Iterator[GuestSession]:
     from harness.guests.freebsd.boot import booted
 
     manifest, base, build = prepared.manifest, prepared.base, prepared.build
     run.update_metadata(release=manifest.release, image=manifest.file, expected_generation=manifest.expected_generation)
     with booted(manifest, base, run.path, kernel=build) as guest:
-        facts = {
+        facts: dict[str, object] = {
             "arch": request.arch,
             "release": manifest.release,
             "generation": guest.result.generation,

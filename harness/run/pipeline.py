@@ -7,44 +7,26 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.errors import GuestCrashed, HarnessError, UsageError
 from harness.report.results import RunResult
 from harness.report.write import write_all
-from harness.run import collect, ddb, freebsd_session
-from harness.run.analysis import analyze, check_model_overrides
+from harness.run import collect, ddb
+from harness.run.analysis import analyze
 from harness.run.crashes import clean_title, workload_at
+from harness.run.kinds import registry
+from harness.run.kinds.base import check_model_overrides
+from harness.run.metadata import CrashRecord, RunStatus, WorkloadStatus
 from harness.run.profiles import GuestProfile, profile
+from harness.run.request import RunRequest
 from harness.run.rundir import RunDir, new_run_id
 from harness.run.session import GuestSession, open_session
 from harness.steps import JsonlRecorder, listening, note, step
 from harness.workloads.catalogue import Catalogue, ParamValue, load_catalogue, render
 from harness.workloads.hostbuild import build_static
-
-
-@dataclass
-class RunRequest:
-    guest: str
-    arch: str
-    workloads: list[str]
-    params: dict[str, dict[str, ParamValue]] = field(default_factory=dict)
-    release: str | None = None
-    kernel: Path | None = None
-    patch: str | None = None
-    ddb: bool = False
-    keep_vm: bool = False
-    runs_root: Path = Path("runs")
-    model: dict[str, Any] = field(default_factory=dict)
-    argv: list[str] = field(default_factory=list)
-    #: The resolved release (``14.4-RELEASE`` for ``--release 14``), set by the FreeBSD session.
-    release_name: str | None = None
-    mirror: str | None = None
-    offline: bool = False
-    #: An image file the user downloaded (``--image``): used instead of fetching the release's image.
-    image: Path | None = None
 
 
 @dataclass
@@ -56,7 +38,7 @@ class RunOutcome:
 
 def _validated(request: RunRequest, catalogue: Catalogue) -> dict[str, dict[str, ParamValue]]:
     """Every workload exists, runs on this guest, and its parameters are typed (usage errors before booting)."""
-    check_model_overrides(request.guest, request.model)
+    check_model_overrides(registry.select(request.guest), request.model)
     typed: dict[str, dict[str, ParamValue]] = {}
     for name in request.workloads:
         workload = catalogue.get(name)
@@ -70,7 +52,7 @@ def _validated(request: RunRequest, catalogue: Catalogue) -> dict[str, dict[str,
     return typed
 
 
-def _metadata(request: RunRequest, typed: dict[str, dict[str, ParamValue]], guest: GuestProfile) -> dict[str, Any]:
+def _metadata(request: RunRequest, typed: dict[str, dict[str, ParamValue]], guest: GuestProfile) -> dict[str, object]:
     return {
         "guest": request.guest,
         "arch": request.arch,
@@ -87,15 +69,15 @@ def _metadata(request: RunRequest, typed: dict[str, dict[str, ParamValue]], gues
 def _run_workloads(session: GuestSession, run: RunDir, request: RunRequest, catalogue: Catalogue) -> None:
     guest = session.profile
     meta = run.metadata()
-    for entry in meta["workloads"]:
-        name = entry["name"]
+    for entry in meta.workloads:
+        name = entry.name
         workload = catalogue.get(name)
         rendered = render(
             workload,
             guest_os=request.guest,
             run_id=run.run_id,
             workdir=guest.workdir,
-            overrides=entry["params"],
+            overrides=entry.params,
             compile_in_guest=guest.compile_in_guest,
             cc=guest.cc,
             snapshot=guest.snapshot,
@@ -103,38 +85,40 @@ def _run_workloads(session: GuestSession, run: RunDir, request: RunRequest, cata
         binary = None
         if not guest.compile_in_guest and workload.program:
             binary = build_static(catalogue, workload, request.arch, run.path / "vm" / "bin")
-        entry["status"] = "running"
-        run.update_metadata(workloads=meta["workloads"], current_workload=name)
+        entry.status = WorkloadStatus.RUNNING
+        run.update_metadata(workloads=meta.workloads, current_workload=name)
         collect.upload(session.ssh, rendered, binary, run.path / "vm" / "staging")
-        plateau_actions: list[object] = []
+        plateau_actions: list[Callable[[], None]] = []
         if request.ddb and guest.ddb is not None:
             plateau_actions.append(functools.partial(ddb.capture, session, run, name, rendered))
         try:
             outcome = collect.run_workload(session.ssh, run, guest, rendered, at_plateau=plateau_actions)
         except BaseException as exc:
             # Not left "running" in metadata.json: a crash is then attributed by _record_crash ("crashed").
-            entry["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "aborted"
-            run.update_metadata(workloads=meta["workloads"])
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            entry.status = WorkloadStatus.INTERRUPTED if interrupted else WorkloadStatus.ABORTED
+            run.update_metadata(workloads=meta.workloads)
             raise
-        entry.update(status=outcome.status, exit_status=outcome.exit_status, seconds=round(outcome.seconds, 1))
-        run.update_metadata(workloads=meta["workloads"], current_workload=None)
+        entry.status = WorkloadStatus(outcome.status)
+        entry.exit_status, entry.seconds = outcome.exit_status, round(outcome.seconds, 1)
+        run.update_metadata(workloads=meta.workloads, current_workload=None)
         note("workload", f"{name}: {outcome.status}", workload=name)
 
 
 def _record_crash(run: RunDir, exc: GuestCrashed) -> None:
     meta = run.metadata()
     lines = (run.console_text() or "").splitlines()
-    workload = workload_at(lines, len(lines)) or meta.get("current_workload")
-    crash = {
-        "title": clean_title(exc.title or exc.message),
-        "workload": workload,
-        "excerpt": exc.excerpt,
-        "kind": type(exc).__name__,
-    }
-    for entry in meta.get("workloads", []):
-        if entry["name"] == workload:
-            entry["status"] = "crashed"
-    run.update_metadata(crash=crash, workloads=meta.get("workloads", []))
+    workload = workload_at(lines, len(lines)) or meta.current_workload
+    crash = CrashRecord(
+        title=clean_title(exc.title or exc.message),
+        workload=workload,
+        excerpt=tuple(exc.excerpt),
+        kind=type(exc).__name__,
+    )
+    for entry in meta.workloads:
+        if entry.name == workload:
+            entry.status = WorkloadStatus.CRASHED
+    run.update_metadata(crash=crash, workloads=meta.workloads)
 
 
 def reproducer_argv(request: RunRequest, typed: dict[str, dict[str, ParamValue]]) -> list[str]:
@@ -157,19 +141,13 @@ def reproducer_argv(request: RunRequest, typed: dict[str, dict[str, ParamValue]]
     return [*argv, "--runs-dir", str(request.runs_root)]
 
 
-def _resolve_release(request: RunRequest) -> None:
-    if request.guest == "freebsd" and request.release_name is None:
-        from harness.images import load_manifests, select
-
-        request.release_name = select(request.release or "14", request.arch, load_manifests()).release
-
-
 def execute(request: RunRequest) -> RunOutcome:
     catalogue = load_catalogue()
+    kind = registry.select(request.guest)
     guest = profile(request.guest)
     typed = _validated(request, catalogue)
-    _resolve_release(request)
-    prepared = freebsd_session.prepare(request) if request.guest == "freebsd" else None
+    kind.resolve(request)
+    prepared = kind.prepare(request)
     run = RunDir.create(
         request.runs_root,
         new_run_id(request.guest, request.arch),
@@ -178,7 +156,7 @@ def execute(request: RunRequest) -> RunOutcome:
     )
     with listening(JsonlRecorder(run.path / "steps.jsonl")), step("run", run=run.run_id):
         try:
-            with open_session(run, guest, request, keep_vm=request.keep_vm, prepared=prepared) as session:
+            with open_session(run, guest, request, prepared) as session:
                 run.update_metadata(guest_facts=session.facts, generation=session.facts.get("generation"))
                 _run_workloads(session, run, request, catalogue)
         except GuestCrashed as exc:
@@ -188,7 +166,7 @@ def execute(request: RunRequest) -> RunOutcome:
             # A crash may be what broke SSH: the analysis reads the console log and says so.
             run.update_metadata(error=exc.one_line())
         except KeyboardInterrupt:
-            run.update_metadata(status="interrupted", error="interrupted by the user")
+            run.update_metadata(status=RunStatus.INTERRUPTED, error="interrupted by the user")
             raise
         finally:
             run.update_metadata(finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))

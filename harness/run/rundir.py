@@ -17,6 +17,7 @@ metadata.json and reproducer.sh are written before anything else, so a run kille
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -26,10 +27,11 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness import __version__
 from harness.errors import UsageError
+from harness.run.metadata import RunMetadata
+from harness.util.jsonable import dumps, to_jsonable
 
 METADATA = "metadata.json"
 REPRODUCER = "reproducer.sh"
@@ -52,8 +54,9 @@ class RunDir:
         return self.path.name
 
     @classmethod
-    def create(cls, root: Path, run_id: str, metadata: dict[str, Any], reproduce_argv: list[str]) -> RunDir:
-        """Make ``root/run_id`` and write metadata.json and reproducer.sh into it before anything else."""
+    def create(cls, root: Path, run_id: str, metadata: dict[str, object], reproduce_argv: list[str]) -> RunDir:
+        """Make ``root/run_id`` and write metadata.json and reproducer.sh into it before anything else.
+        ``metadata``: what was asked (``RunMetadata`` fields as JSON values), merged over the run's identity."""
         path = root / run_id
         path.mkdir(parents=True, exist_ok=False)
         run = cls(path)
@@ -65,7 +68,7 @@ class RunDir:
             "host": {"python": platform.python_version(), "platform": platform.platform(), "cwd": os.getcwd()},
             "status": "running",
         }
-        run.write_metadata({**base, **metadata})
+        run.write_metadata(RunMetadata.from_json({**base, **metadata}, path / METADATA))
         run.write_reproducer(reproduce_argv)
         (path / "raw").mkdir()
         (path / "parsed").mkdir()
@@ -79,23 +82,30 @@ class RunDir:
 
     # --- metadata -------------------------------------------------------------------------------------------------
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> RunMetadata:
+        """metadata.json as its typed record (every version written so far; see ``harness.run.metadata``)."""
+        path = self.path / METADATA
         try:
-            data: dict[str, Any] = json.loads((self.path / METADATA).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UsageError(f"{self.path / METADATA} cannot be read: {exc}") from None
-        return data
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"{path} cannot be read: {exc}") from exc
+        return RunMetadata.from_json(raw, path)
 
-    def write_metadata(self, data: dict[str, Any]) -> None:
+    def write_metadata(self, meta: RunMetadata) -> None:
         tmp = self.path / (METADATA + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        # Guest facts are free-form: a value JSON has no type for is written as its text, never fails the run.
+        tmp.write_text(dumps(meta.to_json(), indent=2, strict=False) + "\n", encoding="utf-8")
         tmp.replace(self.path / METADATA)
 
-    def update_metadata(self, **fields: Any) -> dict[str, Any]:
-        data = self.metadata()
-        data.update(fields)
-        self.write_metadata(data)
-        return data
+    def update_metadata(self, **fields: object) -> RunMetadata:
+        """Set ``RunMetadata`` fields (given as records or JSON values) and write the file; an unknown name is a
+        TypeError (a bug), a wrong value a UsageError."""
+        unknown = set(fields) - {f.name for f in dataclasses.fields(RunMetadata)}
+        if unknown:
+            raise TypeError(f"not RunMetadata fields: {', '.join(sorted(unknown))}")
+        meta = RunMetadata.from_json({**self.metadata().to_json(), **to_jsonable(fields)}, self.path / METADATA)
+        self.write_metadata(meta)
+        return meta
 
     def write_reproducer(self, argv: list[str]) -> None:
         text = (
@@ -129,10 +139,10 @@ class RunDir:
         base = self.path / "raw" / workload
         return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
-    def write_parsed(self, data: Any, *parts: str) -> Path:
+    def write_parsed(self, data: object, *parts: str) -> Path:
         path = self.path.joinpath("parsed", *parts)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        path.write_text(dumps(data, indent=2, strict=False) + "\n", encoding="utf-8")
         return path
 
     def console_text(self) -> str | None:

@@ -1,6 +1,7 @@
 """Boot a guest for a run and hand back a live session: the Machine (QEMU, console), SSH, the adapter.
 
-One context manager per guest OS; both shut the VM down on every exit path (the Machine owns QEMU). With
+One context manager per guest kind (``harness.run.kinds``: what its ``prepare`` returns opens it); each shuts
+the VM down on every exit path (the Machine owns QEMU). With
 ``keep_vm`` the VM stays up after the workloads until the user presses Ctrl-C, with the SSH command printed.
 """
 
@@ -10,15 +11,19 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from harness.errors import UsageError
 from harness.run.profiles import GuestProfile
 from harness.run.rundir import RunDir
 from harness.steps import step
 from harness.vm import profile as vm_profiles
+from harness.vm.guest import GuestAdapter
 from harness.vm.machine import BootSpec, Machine
 from harness.vm.ssh import SSHKey, SSHSession
+
+if TYPE_CHECKING:
+    from harness.run.kinds.base import PreparedGuest
+    from harness.run.request import RunRequest
 
 #: The Machine's name: its console logs are ``guest.console.log`` (time-stamped) and ``guest.console.raw``.
 MACHINE_NAME = "guest"
@@ -28,10 +33,11 @@ MACHINE_NAME = "guest"
 class GuestSession:
     machine: Machine
     ssh: SSHSession
-    adapter: Any
+    adapter: GuestAdapter
     profile: GuestProfile
     key: SSHKey
-    facts: dict[str, Any]
+    #: What the guest kind found out while booting (JSON values), recorded as ``guest_facts`` in metadata.json.
+    facts: dict[str, object]
 
 
 def hold_for_user(machine: Machine, key: SSHKey) -> None:
@@ -85,16 +91,8 @@ def linuxtest(
 
 @contextlib.contextmanager
 def open_session(
-    run: RunDir, profile: GuestProfile, request: Any, *, keep_vm: bool = False, prepared: Any = None
+    run: RunDir, profile: GuestProfile, request: RunRequest, prepared: PreparedGuest
 ) -> Iterator[GuestSession]:
-    """``prepared``: what ``freebsd_session.prepare`` made ready for a FreeBSD guest (image, kernel)."""
-    if profile.name == "linuxtest":
-        with linuxtest(run, profile, request.arch, keep_vm=keep_vm, kdb=request.ddb) as session:
-            yield session
-    elif profile.name == "freebsd":
-        from harness.run import freebsd_session
-
-        with freebsd_session.freebsd(run, profile, request, prepared, keep_vm=keep_vm) as session:
-            yield session
-    else:
-        raise UsageError(f"no session driver for guest {profile.name!r}")
+    """The session of the guest ``prepared`` (what the guest kind's ``prepare`` made ready) for this run."""
+    with prepared.session(run, profile, request) as session:
+        yield session

@@ -95,19 +95,36 @@ class Credentials:
 
 @runtime_checkable
 class GuestAdapter(Protocol):
-    """One guest OS, as the VM machinery needs it."""
+    """One guest OS, as the VM machinery needs it (read-only: attributes or properties both implement it)."""
 
-    #: Short name: ``"freebsd"``, ``"linuxtest"``.
-    name: str
-    #: Regex of the unique shell prompt installed by ``login`` (must not match its own echoed ``PS1=`` line).
-    prompt: str
-    death_strings: DeathStrings
-    debugger: DebuggerDialect
-    #: Shell command that powers the guest off cleanly (``shutdown -p now``, ``poweroff``).
-    poweroff_command: str
-    #: Seconds between characters typed on the console (0 = send at once). Slow UARTs under TCG drop input.
-    input_pace: float
-    credentials: Credentials
+    @property
+    def name(self) -> str:
+        """Short name: ``"freebsd"``, ``"linuxtest"``."""
+        ...
+
+    @property
+    def prompt(self) -> str:
+        """Regex of the unique shell prompt installed by ``login`` (must not match its own echoed ``PS1=`` line)."""
+        ...
+
+    @property
+    def death_strings(self) -> DeathStrings: ...
+
+    @property
+    def debugger(self) -> DebuggerDialect: ...
+
+    @property
+    def poweroff_command(self) -> str:
+        """Shell command that powers the guest off cleanly (``shutdown -p now``, ``poweroff``)."""
+        ...
+
+    @property
+    def input_pace(self) -> float:
+        """Seconds between characters typed on the console (0 = send at once). Slow UARTs under TCG drop input."""
+        ...
+
+    @property
+    def credentials(self) -> Credentials: ...
 
     def login(self, console: Console, timeout: float) -> None:
         """Wait for the login prompt or shell, log in, and install ``prompt`` (sets ``console.prompt``)."""

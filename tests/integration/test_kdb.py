@@ -17,8 +17,8 @@ import pytest
 from conftest import kdb_arches
 
 from harness.errors import KernelPanic, UnexpectedDebugger
-from harness.vm.guest import EntryKind, EntryMethod
 from harness.guests.linuxtest.boot import BootedGuest, booted
+from harness.vm.guest import EntryKind, EntryMethod
 
 if TYPE_CHECKING:
     from conftest import QemuRegistry

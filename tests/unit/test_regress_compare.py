@@ -153,8 +153,7 @@ def test_metadata_differences_are_named(tmp_path: Path, capsys: pytest.CaptureFi
         meta={
             "release": "14.2-RELEASE",
             "patch": "kstack-object",
-            # metadata.json stores the boot proof through default=str: the ident is read out of that text too.
-            "guest_facts": {"kernel": "BootProof(bootfile='/boot/harness/kernel', ident='HARNESS_ab12', uname_v='x')"},
+            "guest_facts": {"kernel": {"bootfile": "/boot/harness/kernel", "ident": "HARNESS_ab12", "uname_v": "x"}},
             "workloads": [{"name": w, "params": {"threads": 1024}} for w in (CHURN, HOLD)],
         },
     )

@@ -22,7 +22,7 @@ class _Session:
 
 def _fake_guest(monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> None:
     @contextlib.contextmanager
-    def open_session(run: Any, profile: Any, request: Any, **_: Any) -> Iterator[_Session]:
+    def open_session(run: Any, profile: Any, request: Any, *_: Any) -> Iterator[_Session]:
         yield _Session(profile)
 
     def run_workload(*_: Any, **__: Any) -> Any:
@@ -43,7 +43,7 @@ def test_an_infrastructure_error_marks_the_running_workload_aborted(
 ) -> None:
     _fake_guest(monkeypatch, SSHError("SSH connection to root@127.0.0.1:2222 dropped"))
     outcome = execute(_request(tmp_path))
-    statuses = [w["status"] for w in outcome.run.metadata()["workloads"]]
+    statuses = [w.status for w in outcome.run.metadata().workloads]
     assert statuses == ["aborted", "pending"]
     assert int(outcome.result.exit_code) == 2 and "dropped" in (outcome.result.error or "")
     assert "workload thread-hold: aborted" in outcome.result.notes

@@ -30,7 +30,7 @@ def test_create_writes_metadata_and_reproducer_before_anything_else(tmp_path: Pa
 def test_metadata_updates_and_raw_files(tmp_path: Path) -> None:
     run = RunDir.create(tmp_path, "r2", {"guest": "freebsd"}, ["harness"])
     run.update_metadata(generation="G1")
-    assert run.metadata()["generation"] == "G1" and run.metadata()["guest"] == "freebsd"
+    assert run.metadata().generation == "G1" and run.metadata().guest == "freebsd"
     run.write_raw("x", "thread-hold", "before", "sysctl.txt")
     run.write_raw("y", "thread-hold", "after", "sysctl.txt")
     run.write_raw("z", "thread-hold", "samples.txt")

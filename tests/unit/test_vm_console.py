@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ConsoleClosed, ConsoleTimeout, KernelPanic, UnexpectedDebugger
-from harness.vm.guest import DeathStrings
 from harness.vm.console import Console
+from harness.vm.guest import DeathStrings
 from harness.vm.stream import FdStream
 from harness.vm.watcher import Crash, Watcher
 

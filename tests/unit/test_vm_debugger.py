@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import VMError
-from harness.vm.guest import DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 from harness.guests.linuxtest.adapter import kdb_dialect
 from harness.vm.console import Console
 from harness.vm.debugger import Debugger
+from harness.vm.guest import DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 from harness.vm.stream import FdStream
 
 PAGE = [f"line {i}" for i in range(30)]

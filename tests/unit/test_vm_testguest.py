@@ -10,11 +10,11 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.vm.guest import GuestAdapter
 from harness.guests.linuxtest import data, kdbkernel
 from harness.guests.linuxtest.adapter import LinuxTestGuest
 from harness.guests.linuxtest.builder import TestGuest, resolve_modules
 from harness.guests.linuxtest.cpio import CpioWriter, read_names
+from harness.vm.guest import GuestAdapter
 
 _NAME = st.text(alphabet="abcxyz_-.", min_size=1, max_size=6).filter(lambda s: s not in {".", ".."})
 
