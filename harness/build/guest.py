@@ -14,33 +14,16 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from harness.errors import ConfigError
 from harness.settings import cache_dir
 from harness.steps import step
+from harness.vm.shell import RemoteShell
 
 DATA = Path(__file__).parent / "data" / "builder.toml"
 
 
-class GuestResult(Protocol):
-    @property
-    def status(self) -> int: ...
-    @property
-    def output(self) -> str: ...
-    @property
-    def stderr(self) -> str: ...
-
-
-class GuestShell(Protocol):
-    """A shell on the builder VM (``SSHSession`` satisfies it)."""
-
-    def run(self, command: str, timeout: float = ..., *, check: bool = False) -> GuestResult: ...
-    def put(self, local: Path, remote: str) -> None: ...
-    def get(self, remote: str, local: Path) -> None: ...
-
-
-BuilderFactory = Callable[[str], AbstractContextManager[GuestShell]]
+BuilderFactory = Callable[[str], AbstractContextManager[RemoteShell]]
 
 
 @dataclass(frozen=True)
@@ -58,7 +41,7 @@ def load_settings(path: Path = DATA) -> BuilderSettings:
 
 
 @contextlib.contextmanager
-def builder_session(arch: str, *, release: str, disk_size: str) -> Iterator[GuestShell]:
+def builder_session(arch: str, *, release: str, disk_size: str) -> Iterator[RemoteShell]:
     """A booted FreeBSD ``release`` guest for ``arch`` (its image fetched and verified first); SSH into it."""
     from harness.guests.freebsd.boot import booted
     from harness.images import ensure, resolve
@@ -78,7 +61,7 @@ def builder_factory(release: str | None = None) -> BuilderFactory:
     settings = load_settings()
     chosen = release or settings.default_release
 
-    def factory(arch: str) -> AbstractContextManager[GuestShell]:
+    def factory(arch: str) -> AbstractContextManager[RemoteShell]:
         return builder_session(arch, release=chosen, disk_size=settings.disk_size)
 
     return factory

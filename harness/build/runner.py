@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.build.commands import Command
-from harness.build.guest import GuestShell
 from harness.errors import BuildError
 from harness.steps import step
 from harness.util.procs import owned_group
+from harness.vm.shell import RemoteShell
 
 #: A kernel build in a guest may take hours under TCG; the SSH command is bounded by this.
 GUEST_COMMAND_TIMEOUT = 8 * 3600.0
@@ -40,7 +40,7 @@ class Runner:
     log_path: Path
     dry_run: bool = False
     echo: Callable[[str], None] = print
-    guest: GuestShell | None = None
+    guest: RemoteShell | None = None
 
     def run_all(self, commands: list[Command]) -> None:
         for command in commands:

@@ -9,6 +9,7 @@ import os
 import pkgutil
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from types import FrameType, ModuleType
 
@@ -21,6 +22,7 @@ on amd64 or arm64, drive a kernel-stack workload, and judge what the kernel did 
 
 exit codes: 0 all checks passed, 1 a check failed (kernel disagrees with the model),
             2 infrastructure or usage error, 3 the guest kernel crashed
+HARNESS_DEBUG=1: an error also prints its traceback and every cause behind it
 """
 
 
@@ -71,6 +73,22 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what led to it, innermost first: causes (``from exc``) and contexts, also the ones a
+    ``from None`` keeps out of the user's one line."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain[::-1]
+
+
+def _debug_report(exc: BaseException) -> str:
+    parts = ["".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False)) for e in _causes(exc)]
+    return "\nwhich led to:\n\n".join(parts)
+
+
 def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # Turn SIGTERM into an exception so every context manager (QEMU, SSH) unwinds and cleans up.
     raise KeyboardInterrupt(f"signal {signum}")
@@ -88,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args))
     except HarnessError as exc:
+        if os.environ.get("HARNESS_DEBUG") == "1":
+            print(_debug_report(exc), file=sys.stderr)
         print(f"harness: error: {exc.one_line()}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """Collectors: snapshots (before / plateau / after), the guest-side 1 s sampler, and running one workload.
 
-Everything goes over one SSH session (``Remote``). Long work runs in the background in the guest and is polled,
+Everything goes over one SSH session (``RemoteShell``). Long work runs in the background in the guest and is polled,
 so a guest crash seen on the console aborts the poll at once (``harness.vm`` aborts the SSH command and raises
 the crash). Every raw output is written into the run directory as it arrives.
 """
@@ -12,37 +12,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from harness.errors import InfraError, SSHError
 from harness.run.profiles import GuestProfile
 from harness.run.rundir import RunDir
 from harness.steps import note, step
+from harness.vm.shell import RemoteShell
 from harness.workloads.catalogue import RenderedWorkload
+
+if TYPE_CHECKING:
+    from harness.vm.console import CommandResult
 
 #: Seconds between polls of a background job in the guest.
 POLL_SECONDS = 0.5
 #: Seconds a plateau may take to appear beyond which the workload is judged stuck.
 PLATEAU_TIMEOUT = 300.0
-
-
-class Result(Protocol):
-    @property
-    def output(self) -> str: ...
-
-    @property
-    def status(self) -> int: ...
-
-    @property
-    def stderr(self) -> str: ...
-
-
-class Remote(Protocol):
-    """What the collectors need from an SSH session (``harness.vm.ssh.SSHSession`` has it)."""
-
-    def run(self, command: str, timeout: float = 60.0, *, check: bool = False) -> Result: ...
-
-    def put(self, local: Path, remote: str) -> None: ...
 
 
 @dataclass
@@ -56,7 +41,7 @@ class WorkloadRun:
 
 
 def snapshot(
-    remote: Remote, run: RunDir, profile: GuestProfile, *parts: str, commands: dict[str, str] | None = None
+    remote: RemoteShell, run: RunDir, profile: GuestProfile, *parts: str, commands: dict[str, str] | None = None
 ) -> None:
     """Run each snapshot command and keep its output as ``raw/<parts>/<file>``."""
     with step("snapshot", at="/".join(parts)):
@@ -67,7 +52,7 @@ def snapshot(
                 run.write_raw(result.stderr, *parts, file + ".stderr")
 
 
-def _background(remote: Remote, command: str, out: str) -> None:
+def _background(remote: RemoteShell, command: str, out: str) -> None:
     """Start ``command`` detached in the guest, output to ``out``; its pid in ``out.pid``, exit status in
     ``out.rc`` when it ends."""
     # No nohup: busybox lacks it. Ignoring SIGHUP in the detached shell and closing its stdio is portable.
@@ -76,11 +61,11 @@ def _background(remote: Remote, command: str, out: str) -> None:
     remote.run(f"sh -c {shlex.quote(wrapped)} < /dev/null > /dev/null 2>&1 & echo $! > {pid}", check=True)
 
 
-def _read(remote: Remote, path: str) -> str:
+def _read(remote: RemoteShell, path: str) -> str:
     return remote.run(f"cat {shlex.quote(path)} 2>/dev/null", timeout=120).output
 
 
-def _wait_for_file(remote: Remote, path: str, timeout: float, what: str) -> bool:
+def _wait_for_file(remote: RemoteShell, path: str, timeout: float, what: str) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if remote.run(f"test -e {shlex.quote(path)}").status == 0:
@@ -90,7 +75,7 @@ def _wait_for_file(remote: Remote, path: str, timeout: float, what: str) -> bool
     return False
 
 
-def upload(remote: Remote, rendered: RenderedWorkload, binary: Path | None, staging: Path) -> None:
+def upload(remote: RemoteShell, rendered: RenderedWorkload, binary: Path | None, staging: Path) -> None:
     """Put the script, the C sources (or the host-built binary) into the guest's workdir."""
     remote.run(f"mkdir -p {shlex.quote(rendered.workdir)}", check=True)
     staging.mkdir(parents=True, exist_ok=True)
@@ -110,7 +95,7 @@ class Sampler:
     """The guest-side 1 s sampler: a shell loop started in the background that ends when its stop file appears
     (portable: no process-group kill needed on busybox or FreeBSD)."""
 
-    def __init__(self, remote: Remote, profile: GuestProfile, out: str) -> None:
+    def __init__(self, remote: RemoteShell, profile: GuestProfile, out: str) -> None:
         self.remote, self.profile, self.out = remote, profile, out
         self.stop_file = out + ".stop"
 
@@ -136,7 +121,7 @@ class Sampler:
 
 
 def run_workload(
-    remote: Remote,
+    remote: RemoteShell,
     run: RunDir,
     profile: GuestProfile,
     rendered: RenderedWorkload,
@@ -185,7 +170,7 @@ def run_workload(
     return WorkloadRun(name, status, exit_status, plateau, stdout, time.monotonic() - started)
 
 
-def fetch_moments(remote: Remote, run: RunDir, profile: GuestProfile, rendered: RenderedWorkload) -> None:
+def fetch_moments(remote: RemoteShell, run: RunDir, profile: GuestProfile, rendered: RenderedWorkload) -> None:
     """Copy the snapshots the script took in the guest (``moments/<moment>/<file>``) to ``raw/<workload>/``."""
     for moment in rendered.moments:
         for file in profile.snapshot:
@@ -194,11 +179,11 @@ def fetch_moments(remote: Remote, run: RunDir, profile: GuestProfile, rendered: 
                 run.write_raw(_read(remote, path), rendered.name, moment, file)
 
 
-def require_ok(result: Result, what: str) -> None:
+def require_ok(result: CommandResult, what: str) -> None:
     if result.status != 0:
         raise InfraError(
             f"{what} failed in the guest (exit {result.status}): {(result.stderr or result.output)[-300:]}"
         )
 
 
-__all__ = ["Remote", "SSHError", "Sampler", "WorkloadRun", "run_workload", "snapshot", "upload"]
+__all__ = ["RemoteShell", "SSHError", "Sampler", "WorkloadRun", "run_workload", "snapshot", "upload"]

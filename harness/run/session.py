@@ -68,15 +68,7 @@ def linuxtest(
     key = SSHKey.generate(vm_dir / "keys")
     initrd = guest.initramfs_with_key(key.public_line, vm_dir / "initramfs.cpio.gz")
     boot = BootSpec(kernel=guest.kernel, initrd=initrd, append=guest.append)
-    machine = Machine(
-        vm_profiles.load(f"linuxtest-{arch}"),
-        boot,
-        run.path,
-        death=adapter.death_strings,
-        poweroff_command=adapter.poweroff_command,
-        console_pace=adapter.input_pace,
-        name=MACHINE_NAME,
-    )
+    machine = Machine.for_guest(adapter, vm_profiles.load(f"linuxtest-{arch}"), boot, run.path, name=MACHINE_NAME)
     with machine:
         with step("boot", guest="linuxtest", arch=arch):
             adapter.login(machine.console, profile.boot_timeout)

@@ -32,7 +32,7 @@ from harness.steps import note, step
 from harness.vm import accel as accelerators
 from harness.vm.cmdline import RunPaths, build_command
 from harness.vm.console import Console
-from harness.vm.guest import DeathStrings
+from harness.vm.guest import DeathStrings, GuestAdapter
 from harness.vm.profile import VMProfile
 from harness.vm.qmp import QMP
 from harness.vm.sockdir import make_socket_dir
@@ -120,6 +120,30 @@ class Machine:
         self.launched_at = 0.0
         self._finished = False
         self.shutdown_how: ShutdownHow | None = None
+
+    @classmethod
+    def for_guest(
+        cls,
+        adapter: GuestAdapter,
+        profile: VMProfile,
+        boot: BootSpec,
+        run_dir: Path,
+        *,
+        name: str,
+        accel: str | None = None,
+    ) -> Machine:
+        """The one way to build a Machine for a guest: its death strings, power-off command and console pace come
+        from the guest's adapter (the guest contract, ``harness.vm.guest``)."""
+        return cls(
+            profile,
+            boot,
+            run_dir,
+            death=adapter.death_strings,
+            poweroff_command=adapter.poweroff_command,
+            console_pace=adapter.input_pace,
+            accel=accel,
+            name=name,
+        )
 
     # --- context manager ---------------------------------------------------------------------------------------
 

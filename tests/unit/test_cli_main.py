@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,22 @@ def test_a_named_verb_loads_only_its_own_module() -> None:
     assert len(cli_main._verb_modules("no-such-verb")) == len(cli_main._verb_names())
     assert cli_main._requested_verb(["--version"]) is None
     assert cli_main._requested_verb(["model", "simulate"]) == "model"
+
+
+def test_harness_debug_prints_the_causes_behind_the_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "metadata.json").write_text("{not json")
+    missing = str(tmp_path / "missing.txt")
+    cases = ((["analyze", str(tmp_path)], "JSONDecodeError"), (["parse", "sysctl", missing], "FileNotFoundError"))
+    for argv, cause in cases:
+        monkeypatch.delenv("HARNESS_DEBUG", raising=False)
+        assert cli_main.main(argv) == 2
+        quiet = capsys.readouterr().err.strip()
+        assert len(quiet.splitlines()) == 1 and "Traceback" not in quiet
+        monkeypatch.setenv("HARNESS_DEBUG", "1")
+        assert cli_main.main(argv) == 2
+        loud = capsys.readouterr().err.strip()
+        # The cause first (even one `from None` hides from users: read_input), then the error, then the same line.
+        assert loud.index(cause) < loud.index("which led to:") < loud.index("UsageError")
+        assert loud.splitlines()[-1] == quiet

@@ -53,6 +53,10 @@ class PeerMachine:
         self.sessions: list[PeerSSH] = []
         PeerMachine.instances.append(self)
 
+    @classmethod
+    def for_guest(cls, adapter: Any, profile: Any, spec: Any, run_dir: Path, **kwargs: Any) -> PeerMachine:
+        return cls(profile, spec, run_dir, death=adapter.death_strings, **kwargs)
+
     def __enter__(self) -> PeerMachine:
         master, self.slave = os.openpty()
         self.peer = FreeBSDConsolePeer(self.slave, self.text, self.state, resizewin=True)

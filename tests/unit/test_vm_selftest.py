@@ -9,15 +9,20 @@ import pytest
 
 from harness.cli import main as cli_main
 from harness.settings import PROJECT_ROOT
+from tests.support.cli import run_harness
+
+
+def _without_qemu(data_dir: Path) -> None:
+    configs = data_dir / "vm_configs"
+    configs.mkdir()
+    real = (PROJECT_ROOT / "vm_configs" / "linuxtest-amd64.toml").read_text()
+    (configs / "linuxtest-amd64.toml").write_text(real.replace("qemu-system-x86_64", "qemu-system-nonexistent"))
 
 
 def test_missing_qemu_fails_the_host_checks_and_skips_the_guest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configs = tmp_path / "vm_configs"
-    configs.mkdir()
-    real = (PROJECT_ROOT / "vm_configs" / "linuxtest-amd64.toml").read_text()
-    (configs / "linuxtest-amd64.toml").write_text(real.replace("qemu-system-x86_64", "qemu-system-nonexistent"))
+    _without_qemu(tmp_path)
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
     assert cli_main.main(["selftest", "--arch", "amd64", "--json"]) == 2
     printed = json.loads(capsys.readouterr().out)
@@ -31,3 +36,16 @@ def test_missing_qemu_fails_the_host_checks_and_skips_the_guest(
         "detail": "host checks failed",
         "seconds": 0.0,
     }
+
+
+def test_the_checks_fail_under_python_O_too(tmp_path: Path) -> None:
+    """The checks are not ``assert`` statements, which ``python -O`` would remove."""
+    _without_qemu(tmp_path)
+    ended = run_harness(
+        ["selftest", "--arch", "amd64", "--json"],
+        cwd=tmp_path,
+        env={"PYTHONOPTIMIZE": "1", "HARNESS_DATA_DIR": str(tmp_path)},
+    )
+    assert ended.code == 2, ended
+    rows = {row["name"]: row for row in json.loads(ended.stdout)["checks"]}
+    assert rows["qemu binary"]["status"] == "fail" and "not found" in rows["qemu binary"]["detail"]

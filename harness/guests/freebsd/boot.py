@@ -141,16 +141,7 @@ def booted(
     key = SSHKey.generate(run_dir / "ssh")
     extra = adapter.data.firmware.bios_serial_args if adapter.needs_comconsole else ()
     spec = BootSpec(disks=(Disk(overlay.path, "qcow2", overlay=False),), extra_args=tuple(extra))
-    machine = Machine(
-        vm_profile(manifest, adapter),
-        spec,
-        run_dir,
-        death=adapter.death_strings,
-        poweroff_command=adapter.poweroff_command,
-        console_pace=adapter.input_pace,
-        accel=accel,
-        name="freebsd",
-    )
+    machine = Machine.for_guest(adapter, vm_profile(manifest, adapter), spec, run_dir, accel=accel, name="freebsd")
     with machine:
         with step("freebsd-boot", release=manifest.release, arch=manifest.arch):
             adapter.login(machine.console, timeouts.boot)

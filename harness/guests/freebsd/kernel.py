@@ -15,11 +15,12 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from harness.errors import InfraError, UsageError
 from harness.guests.freebsd.shell import Shell, must
 from harness.steps import step
+from harness.vm.shell import RemoteShell
 
 #: ``version[]`` as newvers.sh writes it into the kernel: ``FreeBSD 14.4-RELEASE releng/14.4-n... GENERIC\n`` or
 #: ``FreeBSD 15.0-CURRENT #0 main-n...: <date>\n    user@host:/usr/obj/.../sys/IDENT\n``; NUL-terminated.
@@ -30,12 +31,6 @@ METADATA_FILE = "metadata.json"
 
 class KernelNotBooted(InfraError):
     """After the reboot the guest runs another kernel than the one installed (fallback, stale ident, wrong build)."""
-
-
-class FileTransfer(Protocol):
-    """SFTP as the SSH session offers it."""
-
-    def put(self, local: Path, remote: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ def normalise_uname_v(text: str) -> str:
     return " ".join(text.split())
 
 
-def upload(build: KernelBuild, transfer: FileTransfer, shell: Shell) -> str:
+def upload(build: KernelBuild, transfer: RemoteShell, shell: Shell) -> str:
     """Copy the kernel directory to ``/boot/<name>/`` (through a staging dir) and check the kernel's digest."""
     staging = f"/boot/{build.name}.harness-new"
     target = f"/boot/{build.name}"
@@ -170,7 +165,7 @@ def verify(build: KernelBuild, proof: BootProof) -> None:
 def install_and_boot(
     build: KernelBuild,
     *,
-    transfer: FileTransfer,
+    transfer: RemoteShell,
     shell: Shell,
     reboot: Callable[[], Shell],
 ) -> BootProof:

@@ -1,19 +1,10 @@
-"""The one thing the FreeBSD adapter needs from a console or an SSH session: run a command, get its result."""
+"""Configuration commands in the FreeBSD guest that must succeed, over any ``harness.vm.shell.Shell`` (the serial
+console or the SSH session)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-
 from harness.errors import InfraError
-
-if TYPE_CHECKING:
-    from harness.vm.console import CommandResult
-
-
-class Shell(Protocol):
-    """``harness.vm.console.Console`` (serial) and the SSH session both run shell commands this way."""
-
-    def run(self, command: str, timeout: float = ...) -> CommandResult: ...
+from harness.vm.shell import Shell as Shell  # re-exported: the FreeBSD modules take a Shell from here
 
 
 class GuestSetupError(InfraError):

@@ -57,14 +57,8 @@ def machine_for(
         append=" ".join(p for p in (guest.append, append) if p),
         extra_args=extra_args,
     )
-    vm = Machine(
-        profile or profiles.load(f"linuxtest-{arch}"),
-        boot,
-        run_dir,
-        death=adapter.death_strings,
-        poweroff_command=adapter.poweroff_command,
-        console_pace=adapter.input_pace,
-        name=f"linuxtest-{arch}",
+    vm = Machine.for_guest(
+        adapter, profile or profiles.load(f"linuxtest-{arch}"), boot, run_dir, name=f"linuxtest-{arch}"
     )
     return vm, adapter, key, guest
 

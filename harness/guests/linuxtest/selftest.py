@@ -20,6 +20,16 @@ from harness.guests.linuxtest.boot import BootedGuest, booted
 from harness.vm import accel, profile
 
 
+class CheckFailed(Exception):
+    """A selftest check found the host or the guest wrong (a row that fails, not an error of the harness)."""
+
+
+def _require(condition: object, reason: str) -> None:
+    """The check mechanism: unlike ``assert``, it is not removed by ``python -O``."""
+    if not condition:
+        raise CheckFailed(reason)
+
+
 @dataclass
 class Check:
     name: str
@@ -50,7 +60,7 @@ class _Runner:
             detail = detail.removeprefix("warning: ")
         except HarnessError as exc:
             status, detail = "fail", exc.one_line()
-        except (OSError, AssertionError) as exc:
+        except (OSError, CheckFailed) as exc:
             status, detail = "fail", f"{type(exc).__name__}: {exc}"
         self.report.checks.append(Check(name, status, detail, time.monotonic() - started))
         return status != "fail"
@@ -114,7 +124,8 @@ def _checks_on(runner: _Runner, guest: BootedGuest, use_kdb: bool, work: Path) -
 
 def _qemu_version(binary: str) -> str:
     path = shutil.which(binary)
-    assert path, f"{binary} not found (install qemu-system-x86 / qemu-system-arm)"
+    if path is None:
+        raise CheckFailed(f"{binary} not found (install qemu-system-x86 / qemu-system-arm)")
     out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False, timeout=30).stdout
     return out.splitlines()[0] if out else path
 
@@ -135,20 +146,20 @@ def _firmware(vm_profile: profile.VMProfile) -> str:
 
 def _apt() -> str:
     missing = [tool for tool in ("apt-get", "apt-cache", "dpkg-deb") if shutil.which(tool) is None]
-    assert not missing, f"missing {', '.join(missing)}: the test guest is built from Debian packages"
+    _require(not missing, f"missing {', '.join(missing)}: the test guest is built from Debian packages")
     return "apt-get, dpkg-deb"
 
 
 def _console_status(guest: BootedGuest) -> str:
     result = guest.vm.console.run("uname -r; false")
-    assert result.status == 1, f"`false` reported status {result.status}"
+    _require(result.status == 1, f"`false` reported status {result.status}")
     return f"kernel {result.output.strip()}"
 
 
 def _ssh_command(guest: BootedGuest) -> str:
     session = guest.ssh()
     result = session.run("exit 5")
-    assert result.status == 5, f"`exit 5` reported status {result.status}"
+    _require(result.status == 5, f"`exit 5` reported status {result.status}")
     return f"port {guest.vm.ssh_port}"
 
 
@@ -158,9 +169,9 @@ def _sftp(guest: BootedGuest, work: Path) -> str:
     (work / "sftp-up").write_bytes(blob)
     session.put(work / "sftp-up", "/tmp/selftest.bin")
     session.get("/tmp/selftest.bin", work / "sftp-down")
-    assert (work / "sftp-down").read_bytes() == blob, "the file came back different"
+    _require((work / "sftp-down").read_bytes() == blob, "the file came back different")
     digest = session.run("sha256sum /tmp/selftest.bin").output.split()[0]
-    assert digest == hashlib.sha256(blob).hexdigest(), "the guest's sha256 differs"
+    _require(digest == hashlib.sha256(blob).hexdigest(), "the guest's sha256 differs")
     return "256 KiB put + get, sha256 equal"
 
 
@@ -168,9 +179,9 @@ def _debugger(guest: BootedGuest) -> str:
     db = guest.debugger()
     with db.session():
         outputs = [db.command(c) for c in ("bt", "ps", "summary")]
-    assert all(o.output.strip() for o in outputs), "a debugger command printed nothing"
-    assert guest.vm.console.run("true").ok, "the shell did not come back after resuming"
-    assert guest.sessions[-1].run("true").ok, "SSH did not work after resuming"
+    _require(all(o.output.strip() for o in outputs), "a debugger command printed nothing")
+    _require(guest.vm.console.run("true").ok, "the shell did not come back after resuming")
+    _require(guest.sessions[-1].run("true").ok, "SSH did not work after resuming")
     return f"entered, {len(outputs)} commands ({sum(o.pages for o in outputs)} pages), resumed"
 
 
@@ -183,13 +194,13 @@ def _crash(guest: BootedGuest) -> str:
         guest.sessions[-1].run("sleep 120", timeout=150)
     except KernelPanic as exc:
         waited = time.monotonic() - started - 1.0
-        assert waited < 5.0, f"SSH command aborted {waited:.1f} s after the panic"
+        _require(waited < 5.0, f"SSH command aborted {waited:.1f} s after the panic")
         return f"panic seen, SSH aborted after {waited:.1f} s: {exc.title}"
     except GuestCrashed as exc:
-        raise AssertionError(f"expected a panic, got {type(exc).__name__}") from exc
+        raise CheckFailed(f"expected a panic, got {type(exc).__name__}") from exc
     finally:
         timer.cancel()
-    raise AssertionError("the guest panicked but the SSH command was not aborted")
+    raise CheckFailed("the guest panicked but the SSH command was not aborted")
 
 
 def _no_qemu_left() -> str:
@@ -201,5 +212,5 @@ def _no_qemu_left() -> str:
             continue
         fields = text[text.rindex(")") + 2 :].split()
         if "qemu-system" in text[: text.rindex(")")] and int(fields[1]) == me and fields[0] != "Z":
-            raise AssertionError(f"QEMU pid {stat.parent.name} still running")
+            raise CheckFailed(f"QEMU pid {stat.parent.name} still running")
     return "none"
