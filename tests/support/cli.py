@@ -26,7 +26,8 @@ class CliResult:
     stderr: str
 
     def __str__(self) -> str:
-        return f"harness {' '.join(self.argv)} → exit {self.code}\nstdout:\n{self.stdout[-2000:]}\nstderr:\n{self.stderr[-2000:]}"
+        head = f"harness {' '.join(self.argv)} → exit {self.code}"
+        return f"{head}\nstdout:\n{self.stdout[-2000:]}\nstderr:\n{self.stderr[-2000:]}"
 
 
 def run_harness(
