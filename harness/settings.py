@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from harness.util.dirs import usable_dir
+
 #: The checkout this package runs from (``harness/`` is directly below it).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +36,8 @@ def data_dir(name: str) -> Path:
 def cache_dir(*parts: str) -> Path:
     """The harness's cache under ``$XDG_CACHE_HOME/freebsd-kstack-harness`` (default ``~/.cache/...``).
 
-    ``HARNESS_CACHE_DIR`` replaces the whole location. The directory is created.
+    ``HARNESS_CACHE_DIR`` replaces the whole location. The directory is created; an unusable one (read-only,
+    someone else's, a file in the way) is an ``InfraError`` naming it and the fix.
     """
     override = os.environ.get("HARNESS_CACHE_DIR")
     if override:
@@ -42,9 +45,11 @@ def cache_dir(*parts: str) -> Path:
     else:
         xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         root = Path(xdg) / "freebsd-kstack-harness"
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return usable_dir(
+        root.joinpath(*parts),
+        what="the cache directory",
+        fix="set HARNESS_CACHE_DIR (or XDG_CACHE_HOME) to a writable directory",
+    )
 
 
 def fixtures_dir() -> Path:

@@ -8,27 +8,21 @@ from pathlib import Path
 
 from harness.cli.common import add_json_flag, print_json
 from harness.cli.image import add_image_selection, fetch_options
-from harness.errors import ExitCode, UsageError
+from harness.errors import ExitCode
 from harness.guests.freebsd.boot import booted
 from harness.guests.freebsd.interact import hand_over
 from harness.guests.freebsd.kernel import load_build
 from harness.images import configured_mirror, ensure, from_file, load_manifests, select
 from harness.settings import cache_dir
 from harness.steps import StderrProgress, listening
+from harness.util.dirs import usable_dir
 
 VERB_ORDER = 30
 
 
 def _run_dir(args: argparse.Namespace) -> Path:
     if args.run_dir:
-        path = Path(args.run_dir)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot create the run directory {path}: {exc.strerror}", hint="pass a writable --run-dir"
-            ) from None
-        return path
+        return usable_dir(Path(args.run_dir), what="the run directory", fix="pass a writable --run-dir")
     return Path(tempfile.mkdtemp(prefix="boot-", dir=cache_dir("boots")))
 
 

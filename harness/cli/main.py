@@ -15,6 +15,7 @@ from types import FrameType, ModuleType
 
 from harness import __version__
 from harness.errors import ExitCode, HarnessError
+from harness.util.dirs import unusable
 
 DESCRIPTION = """\
 Build a FreeBSD kernel with a patch (first of all the kstack_object change, D24473/D38852), boot it under QEMU
@@ -119,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.OK)
+    except OSError as exc:
+        # Last resort for a host problem met mid-way (disk full, a directory made read-only under us): one line.
+        error = unusable(exc, "a file", "check free space and permissions, or point HARNESS_CACHE_DIR elsewhere")
+        print(f"harness: error: {error.one_line()}", file=sys.stderr)
+        return int(error.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harness.images.checksums import Digest
 from harness.settings import cache_dir
+from harness.util.dirs import usable_dir
 from harness.util.locking import exclusive_lock
 
 
@@ -36,9 +37,11 @@ class ImageCache:
         return cls(cache_dir("images"))
 
     def _dir(self, name: str) -> Path:
-        path = self.root / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return usable_dir(
+            self.root / name,
+            what="the image cache directory",
+            fix="set HARNESS_CACHE_DIR (or XDG_CACHE_HOME) to a writable directory",
+        )
 
     def blob(self, digest: Digest) -> Path:
         return self._dir("blobs") / digest.key

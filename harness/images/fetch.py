@@ -15,7 +15,15 @@ from pathlib import Path
 from harness.errors import ChecksumMismatch, DownloadError
 from harness.images.cache import ImageCache, publish, write_atomic
 from harness.images.checksums import Digest, digest_for, file_digest
-from harness.images.http import OFFLINE_HINT, NetworkUnreachable, NotFound, download_to, fetch_text, progress_bar
+from harness.images.http import (
+    OFFLINE_HINT,
+    NetworkUnreachable,
+    NotFound,
+    download_to,
+    fetch_text,
+    progress_bar,
+    warn_plain_http,
+)
 from harness.steps import note, step
 
 #: Transfers that break off are resumed this many times before giving up.
@@ -28,6 +36,8 @@ class Source:
 
     url: str
     checksum_url: str
+    #: A known-good digest the checksum list must agree with (manifest ``pin`` or ``--pin``).
+    pin: Digest | None = None
 
     @property
     def name(self) -> str:
@@ -54,17 +64,29 @@ def _checksum_text(source: Source, cache: ImageCache, options: FetchOptions) -> 
                 hint="run once with network (`harness image fetch`), or pass --image FILE",
             )
         return copy.read_text(encoding="utf-8")
+    warn_plain_http(source.checksum_url, "the checksum list")
     text = fetch_text(source.checksum_url, timeout=options.timeout)
-    digest_for(text, source.name, source=source.checksum_url)  # refuse to cache a list that lacks our file
+    _pinned(source, digest_for(text, source.name, source=source.checksum_url))  # refuse to cache a bad list
     write_atomic(copy, text)
     return text
+
+
+def _pinned(source: Source, digest: Digest) -> Digest:
+    """``digest`` if it agrees with the source's pin (or there is none); a disagreement is a one-line error."""
+    if source.pin is not None and source.pin != digest:
+        raise ChecksumMismatch(
+            f"{source.checksum_url} lists {digest.algo} {digest.hex[:16]}… for {source.name}, but the pinned digest "
+            f"is {source.pin.algo} {source.pin.hex[:16]}…; nothing was downloaded or cached",
+            hint="the mirror's checksum list is forged or for another build; use another --mirror, or fix the pin",
+        )
+    return digest
 
 
 def _cached_digest(source: Source, cache: ImageCache) -> Digest | None:
     copy = cache.checksum_copy(source.checksum_url)
     if not copy.exists():
         return None
-    return digest_for(copy.read_text(encoding="utf-8"), source.name, source=str(copy))
+    return _pinned(source, digest_for(copy.read_text(encoding="utf-8"), source.name, source=str(copy)))
 
 
 def _transfer(source: Source, part: Path, options: FetchOptions) -> int:
@@ -116,7 +138,9 @@ def fetch_source(source: Source, *, options: FetchOptions | None = None, cache: 
     options = options or FetchOptions()
     cache = cache or ImageCache.default()
     try:
-        digest = digest_for(_checksum_text(source, cache, options), source.name, source=source.checksum_url)
+        digest = _pinned(
+            source, digest_for(_checksum_text(source, cache, options), source.name, source=source.checksum_url)
+        )
     except NetworkUnreachable:
         cached = _cached_digest(source, cache)
         if cached is None or not cache.blob(cached).exists():
@@ -195,13 +219,19 @@ def import_file(
     digest: Digest | None = None
     if not options.offline or cache.checksum_copy(source.checksum_url).exists():
         try:
-            digest = digest_for(_checksum_text(source, cache, options), source.name, source=source.checksum_url)
+            digest = _pinned(
+                source, digest_for(_checksum_text(source, cache, options), source.name, source=source.checksum_url)
+            )
         except NetworkUnreachable:
             digest = _cached_digest(source, cache)
     beside = path.parent / source.checksum_url.rsplit("/", 1)[-1]
     if digest is None and beside.is_file():
         note("download", f"checking {path.name} against {beside}")
-        digest = digest_for(beside.read_text(encoding="utf-8", errors="replace"), source.name, source=str(beside))
+        digest = _pinned(
+            source, digest_for(beside.read_text(encoding="utf-8", errors="replace"), source.name, source=str(beside))
+        )
+    if digest is None and source.pin is not None:
+        digest = source.pin  # the pin alone is enough to check a file the user brought
     if digest is None:
         why = "not cached (--offline)" if options.offline else "unreachable and not cached"
         raise DownloadError(

@@ -6,8 +6,10 @@ Only the standard library speaks HTTP here; ``rich`` draws the progress bar when
 from __future__ import annotations
 
 import contextlib
+import http.client
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from rich.progress import (
 
 from harness import __version__
 from harness.errors import DownloadError
+from harness.steps import note
 
 _CHUNK = 1 << 18
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -55,6 +58,61 @@ class Fetched:
     total: int | None
 
 
+#: Everything a server that does not speak HTTP (or breaks off mid-reply) makes http.client/urllib raise.
+_PROTOCOL_ERRORS = (http.client.HTTPException, ValueError)
+
+#: Schemes a download may be redirected to; anything else (file:, ftp:, data:) is refused.
+_REDIRECT_SCHEMES = ("http", "https")
+
+#: Content-Length beyond this is nonsense for any FreeBSD file (1 TiB): the mirror is broken.
+_MAX_LENGTH = 1 << 40
+
+
+def _one_line(value: object) -> str:
+    """urllib's reasons may span lines (the redirect-loop message does); an error message is one line."""
+    return " ".join(str(value).split())
+
+
+def warn_plain_http(url: str, what: str) -> None:
+    """Images are checked against a checksum list from the same place; over http:// both can be forged."""
+    if url.lower().startswith("http://"):
+        note(
+            "download",
+            f"warning: {what} {url} is plain http://: the image and its checksum list can be altered in transit "
+            "(use https://, or pin the digest with --pin or `pin` in the image manifest)",
+        )
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) only, and name a downgrade from https to http in a warning."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: object,
+        code: int,
+        msg: str,
+        headers: object,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        try:
+            scheme = urllib.parse.urlsplit(newurl).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if scheme not in _REDIRECT_SCHEMES:
+            raise DownloadError(
+                f"{_one_line(req.full_url)}: the server redirected to {_one_line(newurl)[:200]!r}, which is not "
+                "http(s); refused",
+                hint="the mirror is misconfigured; use another --mirror",
+            )
+        if req.full_url.lower().startswith("https://") and scheme == "http":
+            warn_plain_http(newurl, f"https {req.full_url} redirected to")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
+
+
+_OPENER = urllib.request.build_opener(_CheckedRedirects)
+
+
 def _request(url: str, offset: int) -> urllib.request.Request:
     headers = {"User-Agent": f"freebsd-kstack-harness/{__version__}"}
     if offset:
@@ -64,18 +122,26 @@ def _request(url: str, offset: int) -> urllib.request.Request:
 
 def _open(url: str, offset: int, timeout: float) -> HTTPResponse:
     try:
-        response: HTTPResponse = urllib.request.urlopen(_request(url, offset), timeout=timeout)
+        response: HTTPResponse = _OPENER.open(_request(url, offset), timeout=timeout)
         return response
     except urllib.error.HTTPError as exc:
         if exc.code in (404, 410):
             raise NotFound(f"{url}: HTTP {exc.code}", hint="the release may have moved; check the manifest") from None
-        if exc.code == 416:
+        if exc.code == 416 and offset:
             raise
-        raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}", hint="retry later or use --mirror URL") from None
+        raise DownloadError(
+            f"{url}: HTTP {exc.code} {_one_line(exc.reason)}", hint="retry later or use --mirror URL"
+        ) from None
     except urllib.error.URLError as exc:
-        raise NetworkUnreachable(f"cannot reach {url}: {exc.reason}", hint=OFFLINE_HINT) from None
+        raise NetworkUnreachable(f"cannot reach {url}: {_one_line(exc.reason)}", hint=OFFLINE_HINT) from None
     except (TimeoutError, ConnectionError) as exc:
-        raise NetworkUnreachable(f"cannot reach {url}: {exc}", hint=OFFLINE_HINT) from None
+        raise NetworkUnreachable(f"cannot reach {url}: {_one_line(exc)}", hint=OFFLINE_HINT) from None
+    except _PROTOCOL_ERRORS as exc:
+        raise DownloadError(
+            f"download failed: {_one_line(url)[:300]} did not answer in HTTP: {type(exc).__name__}: "
+            f"{_one_line(exc)[:200]}",
+            hint="a proxy or captive portal may be in the way; check the URL or use another --mirror",
+        ) from None
 
 
 def fetch_text(url: str, *, timeout: float = 30.0, limit: int = 1 << 20) -> str:
@@ -84,7 +150,12 @@ def fetch_text(url: str, *, timeout: float = 30.0, limit: int = 1 << 20) -> str:
         try:
             data = response.read(limit + 1)
         except (TimeoutError, OSError) as exc:
-            raise NetworkUnreachable(f"reading {url} failed: {exc}", hint=OFFLINE_HINT) from None
+            raise NetworkUnreachable(f"reading {url} failed: {_one_line(exc)}", hint=OFFLINE_HINT) from None
+        except _PROTOCOL_ERRORS as exc:
+            raise DownloadError(
+                f"download failed: reading {url} broke the HTTP protocol: {type(exc).__name__}: {_one_line(exc)[:200]}",
+                hint="retry later or use another --mirror",
+            ) from None
     if len(data) > limit:
         raise DownloadError(f"{url} is larger than {limit} bytes; not a checksum file")
     return data.decode("utf-8", errors="replace")
@@ -105,7 +176,14 @@ def _total(response: HTTPResponse, start: int) -> int | None:
     if match and match.group(3) != "*":
         return int(match.group(3))
     length = response.headers.get("Content-Length")
-    return start + int(length) if length is not None else None
+    if length is None:
+        return None
+    if not length.strip().isdigit() or int(length) > _MAX_LENGTH:
+        raise DownloadError(
+            f"download failed: the server sent a malformed Content-Length {length[:40]!r}",
+            hint="the mirror or a proxy is broken; use another --mirror",
+        )
+    return start + int(length)
 
 
 def download_to(url: str, part: Path, *, timeout: float = 60.0, on_progress: ProgressCallback | None = None) -> Fetched:
@@ -139,9 +217,10 @@ def download_to(url: str, part: Path, *, timeout: float = 60.0, on_progress: Pro
                     done += len(chunk)
                     if on_progress:
                         on_progress(done, total)
-            except (TimeoutError, OSError) as exc:
+            except (TimeoutError, OSError, *_PROTOCOL_ERRORS) as exc:
                 raise DownloadError(
-                    f"transfer of {url} broke off at {done} bytes: {exc}", hint="run the command again to resume"
+                    f"transfer of {url} broke off at {done} bytes: {_one_line(exc)[:200]}",
+                    hint="run the command again to resume",
                 ) from None
     if total is not None and done < total:
         raise DownloadError(

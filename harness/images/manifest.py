@@ -6,19 +6,25 @@ The data lives in TOML next to the project (``harness.settings.data_dir("images"
 from __future__ import annotations
 
 import os
-import tomllib
+import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from harness.errors import ConfigError, UsageError
+from harness.errors import UsageError
+from harness.images.checksums import Digest
 from harness.images.fetch import Source
 from harness.settings import data_dir
+from harness.util import tomlfile
 
 ARCHES = ("amd64", "arm64")
 FORMATS = ("raw", "qcow2")
 FIRMWARES = ("bios", "uefi")
 VARIANTS = ("basic-ci", "vm", "basic-cloudinit")
+
+_VERSION = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){0,2}")
+_FILE_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
+_PIN_HEX = {"sha512": 128, "sha256": 64}
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,9 @@ class ImageManifest:
     expected_generation: str
     nuageinit: bool
     root_shell: str
+    #: A known-good digest of ``file`` (from FreeBSD's signed release announcement): the mirror's checksum list
+    #: must agree with it, so a mirror that serves a forged image *and* a forged list is caught.
+    pin: Digest | None = None
 
     @property
     def release(self) -> str:
@@ -65,80 +74,108 @@ class ImageManifest:
     def directory(self, root: str, arch_dir: str) -> str:
         return f"{root.rstrip('/')}/{self.tree}/{self.release}/{arch_dir}/Latest/"
 
-    def sources(self, sites: Sites, mirror: str | None = None) -> list[Source]:
-        """Every (file, checksum list) location to try, in order: sites as listed, SHA512 before SHA256."""
+    def sources(self, sites: Sites, mirror: str | None = None, pin: Digest | None = None) -> list[Source]:
+        """Every (file, checksum list) location to try, in order: sites as listed, SHA512 before SHA256.
+
+        With a pin (``pin``, else the manifest's), only the checksum lists of the pin's algorithm are used, and
+        each must agree with the pin.
+        """
+        pin = pin or self.pin
+        checksums = [c for c in self.checksums if pin is None or c.upper().endswith(pin.algo.upper())]
+        if pin is not None and not checksums:
+            raise UsageError(
+                f"the {pin.algo} pin matches none of the checksum lists {', '.join(self.checksums)}",
+                hint="pin the digest of one of them (sha512: for CHECKSUM.SHA512)",
+            )
         sources: list[Source] = []
         for site in self.sites:
             root = mirror if (mirror and site == "download") else sites.roots[site]
             directory = self.directory(root, sites.arch_dirs[self.arch])
-            sources.extend(Source(directory + self.file, directory + checksum) for checksum in self.checksums)
+            sources.extend(Source(directory + self.file, directory + checksum, pin) for checksum in checksums)
         return sources
 
 
-def _require(table: dict[str, Any], key: str, kind: type, where: Path) -> Any:
-    value = table.get(key)
-    if not isinstance(value, kind):
-        raise ConfigError(f"{where}: `{key}` must be a {kind.__name__}", hint="see the other manifests in images/")
-    return value
-
-
-def _choice(table: dict[str, Any], key: str, allowed: tuple[str, ...], where: Path) -> str:
-    value: str = _require(table, key, str, where)
-    if value not in allowed:
-        raise ConfigError(f"{where}: `{key}` is {value!r}, expected one of {', '.join(allowed)}")
-    return value
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+HINT = "see the other manifests in images/"
 
 
 def load_sites(directory: Path | None = None) -> Sites:
     path = (directory or data_dir("images")) / "sites.toml"
-    data = _read_toml(path)
-    roots = _require(data, "sites", dict, path)
-    arch_dirs = _require(data, "arch_dirs", dict, path)
-    defaults = data.get("defaults", {})
-    return Sites(dict(roots), dict(arch_dirs), str(defaults.get("disk_size", "16G")))
+    data = tomlfile.load(path, hint=HINT)
+    roots = data.string_map("sites")
+    arch_dirs = data.string_map("arch_dirs")
+    defaults = data.table("defaults", {})
+    return Sites(roots, arch_dirs, defaults.string("disk_size", "16G"))
 
 
 def _parse_manifest(path: Path, sites: Sites) -> list[ImageManifest]:
-    data = _read_toml(path)
-    release = _require(data, "release", dict, path)
-    arches = _require(data, "arch", dict, path)
-    site_names = tuple(_require(release, "sites", list, path))
+    data = tomlfile.load(path, hint=HINT)
+    release = data.table("release")
+    arches = data.table("arch")
+    site_names = release.strings("sites", non_empty=True)
     unknown = [s for s in site_names if s not in sites.roots]
     if unknown:
-        raise ConfigError(f"{path}: unknown site(s) {', '.join(unknown)}; sites.toml defines {', '.join(sites.roots)}")
+        release.fail(f"unknown site(s) {', '.join(unknown)}; sites.toml defines {', '.join(sites.roots)}", "sites")
+    version = release.string("version")
+    if _VERSION.fullmatch(version) is None:
+        release.fail(f"{version!r} is not a release number such as 14.4", "version")
     images = []
-    for arch, table in arches.items():
+    for arch, table in arches.subtables().items():
         if arch not in ARCHES:
-            raise ConfigError(f"{path}: unknown arch {arch!r}, expected one of {', '.join(ARCHES)}")
+            arches.fail(f"unknown arch {arch!r}, expected one of {', '.join(ARCHES)}", arch)
+        if arch not in sites.arch_dirs:
+            arches.fail(f"sites.toml [arch_dirs] has no directory for {arch}", arch)
         images.append(
             ImageManifest(
-                version=_require(release, "version", str, path),
-                branch=_require(release, "branch", str, path),
+                version=version,
+                branch=release.string("branch"),
                 arch=arch,
-                tree=_require(table, "tree", str, path),
-                file=_require(table, "file", str, path),
-                format=_choice(table, "format", FORMATS, path),
-                variant=_choice(table, "variant", VARIANTS, path),
-                firmware=_choice(table, "firmware", FIRMWARES, path),
-                serial_console=_require(table, "serial_console", bool, path),
-                checksums=tuple(_require(table, "checksums", list, path)),
+                tree=table.string("tree"),
+                file=_plain_file_name(table, "file"),
+                format=table.choice("format", FORMATS),
+                variant=table.choice("variant", VARIANTS),
+                firmware=table.choice("firmware", FIRMWARES),
+                serial_console=table.boolean("serial_console"),
+                checksums=tuple(
+                    _plain_file_name(table, "checksums", name) for name in table.strings("checksums", non_empty=True)
+                ),
                 sites=site_names,
-                expected_generation=_require(release, "expected_generation", str, path),
-                nuageinit=_require(release, "nuageinit", bool, path),
-                root_shell=_require(release, "root_shell", str, path),
+                expected_generation=release.string("expected_generation"),
+                nuageinit=release.boolean("nuageinit"),
+                root_shell=release.string("root_shell"),
+                pin=_manifest_pin(table),
             )
         )
     return images
+
+
+def _plain_file_name(table: tomlfile.Table, key: str, value: str | None = None) -> str:
+    """A file name on the mirror and in the cache: never a path (``../..`` would write outside the cache)."""
+    name = table.string(key) if value is None else value
+    if not _FILE_NAME.fullmatch(name) or name in (".", ".."):
+        table.fail(f"{name!r} is not a plain file name (letters, digits, '.', '_', '-')", key)
+    return name
+
+
+def _manifest_pin(table: tomlfile.Table) -> Digest | None:
+    text = table.string("pin", None)
+    if text is None:
+        return None
+    try:
+        return parse_pin(text)
+    except UsageError as exc:
+        table.fail(exc.message, "pin")
+
+
+def parse_pin(text: str) -> Digest:
+    """``sha512:<128 hex>`` or ``sha256:<64 hex>`` (the digest of the ``.xz`` from the release announcement)."""
+    algo, _, hexval = text.strip().partition(":")
+    algo, hexval = algo.lower(), hexval.lower()
+    if _PIN_HEX.get(algo) is None or not re.fullmatch(rf"[0-9a-f]{{{_PIN_HEX[algo]}}}", hexval):
+        raise UsageError(
+            f"not a digest pin: {text[:80]!r}",
+            hint="write sha512:<128 hex digits> or sha256:<64 hex digits>, as in the signed release announcement",
+        )
+    return Digest(algo, hexval)
 
 
 def load_manifests(directory: Path | None = None) -> list[ImageManifest]:
@@ -186,18 +223,32 @@ def configured_mirror(cli_value: str | None = None) -> str | None:
         return _check_mirror(env)
     path = config_path()
     if path.is_file():
-        value = _read_toml(path).get("images", {}).get("mirror")
+        value = load_config(path).table("images", {}).string("mirror", None)
         if value is not None:
-            if not isinstance(value, str):
-                raise ConfigError(f"{path}: [images] mirror must be a string URL")
             return _check_mirror(value)
     return None
 
 
+def load_config(path: Path | None = None) -> tomlfile.Table:
+    """The user's config file (an empty table when there is none)."""
+    path = path or config_path()
+    if not path.is_file():
+        return tomlfile.Table({}, str(path))
+    return tomlfile.load(path, hint="fix or remove the config file (HARNESS_CONFIG)")
+
+
 def _check_mirror(url: str) -> str:
-    if not url.startswith(("http://", "https://", "file://")):
-        raise UsageError(f"not a mirror URL: {url!r}", hint="give the root that holds VM-IMAGES/ and CI-IMAGES/")
+    hint = "give the root that holds VM-IMAGES/ and CI-IMAGES/"
+    if not url.startswith(("http://", "https://", "file://")) or any(c.isspace() or ord(c) < 32 for c in url):
+        raise UsageError(f"not a mirror URL: {url[:200]!r}", hint=hint)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise UsageError(f"not a mirror URL: {url[:200]!r}: {exc}", hint=hint) from None
+    if parts.scheme != "file" and not parts.hostname:
+        raise UsageError(f"not a mirror URL: {url[:200]!r}: no host", hint=hint)
     return url if url.endswith("/") else url + "/"
 
 
-__all__ = ["ImageManifest", "Sites", "configured_mirror", "load_manifests", "load_sites", "select"]
+__all__ = ["ImageManifest", "Sites", "configured_mirror", "load_manifests", "load_sites", "parse_pin", "select"]

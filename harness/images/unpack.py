@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from harness.errors import DownloadError
+from harness.errors import ConfigError, DownloadError
 from harness.images.cache import ImageCache, publish
 from harness.images.checksums import Digest
 from harness.steps import step
@@ -30,17 +30,22 @@ def _write_sparse(out: BinaryIO, data: bytes) -> None:
 
 
 def decompress_xz(source: Path, dest: Path) -> int:
-    """Decompress ``source`` into ``dest`` (sparse). Returns the decompressed size. A truncated stream is an error."""
+    """Decompress ``source`` into ``dest`` (sparse). Returns the decompressed size. A truncated stream is an error.
+
+    Memory stays bounded whatever the compression ratio: each ``decompress`` call returns at most ``_READ`` bytes
+    (an xz of zeros expands a thousandfold; without ``max_length`` one 1 MiB read became a 1 GiB ``bytes``).
+    """
     decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
     with source.open("rb") as src, dest.open("wb") as out:
-        while chunk := src.read(_READ):
+        while not decompressor.eof:
+            chunk = b"" if not decompressor.needs_input else src.read(_READ)
+            if not chunk and decompressor.needs_input:
+                break  # input ended before the stream did
             try:
-                data = decompressor.decompress(chunk)
+                data = decompressor.decompress(chunk, max_length=_READ)
             except lzma.LZMAError as exc:
                 raise DownloadError(f"{source.name} is not a valid xz stream: {exc}") from None
             _write_sparse(out, data)
-            while not decompressor.needs_input and not decompressor.eof:
-                _write_sparse(out, decompressor.decompress(b""))
         if not decompressor.eof:
             raise DownloadError(f"{source.name} ends before the end of its xz stream")
         size = out.tell()
@@ -52,6 +57,8 @@ def unpacked(blob: Path, digest: Digest, name: str, cache: ImageCache | None = N
     """The decompressed image of a verified ``.xz`` blob, made once and shared (same lock discipline as blobs)."""
     if not name.endswith(".xz"):
         return blob
+    if Path(name).name != name or name in (".xz", "..xz"):
+        raise ConfigError(f"image file name {name!r} is a path", hint="a manifest's `file` is a plain file name")
     cache = cache or ImageCache.default()
     target_dir = cache.unpacked_dir(digest)
     target = target_dir / name.removesuffix(".xz")

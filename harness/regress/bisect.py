@@ -27,6 +27,7 @@ from harness.regress.outcome import Mark, StepRecord, mark_for_exit
 from harness.regress.steps import WORKTREE, Step
 from harness.settings import cache_dir
 from harness.steps import note, step
+from harness.util.dirs import usable_dir
 
 Echo = Callable[[str], None]
 
@@ -125,8 +126,7 @@ class BisectLog:
     def __init__(self, directory: Path) -> None:
         if (directory / STEPS_LOG).exists():
             raise UsageError(f"{directory} already holds a bisect log", hint="pass another --log-dir")
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
+        self.directory = usable_dir(directory, what="the bisect log directory", fix="pass a writable --log-dir")
 
     def append(self, record: StepRecord) -> None:
         with (self.directory / STEPS_LOG).open("a", encoding="utf-8") as out:

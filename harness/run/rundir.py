@@ -31,6 +31,7 @@ from pathlib import Path
 from harness import __version__
 from harness.errors import UsageError
 from harness.run.metadata import RunMetadata
+from harness.util.dirs import usable_dir
 from harness.util.jsonable import dumps, to_jsonable
 
 METADATA = "metadata.json"
@@ -57,8 +58,9 @@ class RunDir:
     def create(cls, root: Path, run_id: str, metadata: dict[str, object], reproduce_argv: list[str]) -> RunDir:
         """Make ``root/run_id`` and write metadata.json and reproducer.sh into it before anything else.
         ``metadata``: what was asked (``RunMetadata`` fields as JSON values), merged over the run's identity."""
+        usable_dir(root, what="the runs directory", fix="pass a writable --runs-dir")
         path = root / run_id
-        path.mkdir(parents=True, exist_ok=False)
+        path.mkdir(exist_ok=False)
         run = cls(path)
         base = {
             "run_id": run_id,
