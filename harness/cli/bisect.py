@@ -100,6 +100,7 @@ def _step(args: argparse.Namespace) -> Step:
         cross_bindir=args.cross_bindir,
         mirror=args.mirror,
         offline=args.offline,
+        pin=args.pin,
     )
     return harness_step(choices)
 

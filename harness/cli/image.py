@@ -8,7 +8,7 @@ from pathlib import Path
 from harness.cli.common import add_json_flag, print_json
 from harness.errors import DownloadError, ExitCode
 from harness.images import FetchOptions, cached_path, configured_mirror, ensure, from_file, load_manifests, select
-from harness.images.manifest import ARCHES, load_sites
+from harness.images.manifest import ARCHES, load_sites, parse_pin
 
 VERB_ORDER = 20
 
@@ -23,12 +23,19 @@ def add_image_selection(parser: argparse.ArgumentParser) -> None:
         help="root that replaces https://download.freebsd.org/releases/ (also HARNESS_FREEBSD_MIRROR or "
         "[images] mirror in the config file)",
     )
+    parser.add_argument(
+        "--pin",
+        metavar="ALGO:HEX",
+        help="known-good digest of the image's .xz (sha512:<hex> from the signed release announcement); the "
+        "mirror's checksum list must agree with it (overrides `pin` in the image manifest)",
+    )
     parser.add_argument("--offline", action="store_true", help="never touch the network; use the cache only")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def fetch_options(args: argparse.Namespace) -> FetchOptions:
-    return FetchOptions(offline=args.offline, progress=False if args.no_progress else None)
+    pin = parse_pin(args.pin) if getattr(args, "pin", None) else None
+    return FetchOptions(offline=args.offline, progress=False if args.no_progress else None, pin=pin)
 
 
 def _list(args: argparse.Namespace) -> int:

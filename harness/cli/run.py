@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         model=parse_model(args.model),
         mirror=args.mirror,
         offline=args.offline,
+        pin=args.pin,
         image=args.image,
         argv=["harness", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("harness") else ["harness", "run"],
     )

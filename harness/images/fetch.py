@@ -49,6 +49,8 @@ class FetchOptions:
     offline: bool = False
     progress: bool | None = None  # None: a bar when stderr is a terminal
     timeout: float = 60.0
+    #: ``--pin``: a known-good digest of the image, which replaces the manifest's ``pin``.
+    pin: Digest | None = None
 
     def show_progress(self) -> bool:
         return sys.stderr.isatty() if self.progress is None else self.progress

@@ -41,7 +41,7 @@ def ensure(
 ) -> BaseImage:
     """Download (or find in the cache) and decompress the manifest's image."""
     cache = cache or ImageCache.default()
-    sources = manifest.sources(load_sites(), mirror)
+    sources = manifest.sources(load_sites(), mirror, options.pin if options else None)
     blob = fetch_first(sources, options=options, cache=cache)
     path = unpacked(blob, _digest_of_blob(blob), manifest.file, cache)
     return BaseImage(manifest, path, manifest.format)
@@ -61,7 +61,7 @@ def from_file(
         raise UsageError(f"image file not found: {path}")
     cache = cache or ImageCache.default()
     if path.name.endswith(".xz"):
-        source = manifest.sources(load_sites(), mirror)[0]
+        source = manifest.sources(load_sites(), mirror, options.pin if options else None)[0]
         blob = import_file(path, source, options=options, cache=cache)
         return BaseImage(manifest, unpacked(blob, _digest_of_blob(blob), manifest.file, cache), manifest.format)
     return BaseImage(manifest, path.resolve(), _sniff_format(path, manifest.format))

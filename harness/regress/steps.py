@@ -75,6 +75,7 @@ class HarnessChoices:
     cross_bindir: Path | None = None
     mirror: str | None = None
     offline: bool = False
+    pin: str | None = None
 
 
 def harness_step(choices: HarnessChoices) -> HarnessStep:
@@ -111,6 +112,7 @@ def harness_step(choices: HarnessChoices) -> HarnessStep:
         model=dict(choices.model),
         mirror=choices.mirror,
         offline=choices.offline,
+        pin=choices.pin,
     )
     return HarnessStep(build, run, typed_workloads(workloads, choices.params, "freebsd"))
 

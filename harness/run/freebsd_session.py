@@ -64,7 +64,7 @@ def prepare(request: RunRequest) -> Prepared:
     Done before the run directory is made: a missing image is one line and exit 2, not a run that never booted."""
     from harness.guests.freebsd.kernel import load_build
     from harness.images import FetchOptions, configured_mirror, ensure, from_file, select
-    from harness.images.manifest import load_manifests
+    from harness.images.manifest import load_manifests, parse_pin
 
     manifest = select(request.release_name or request.release or "14", request.arch, load_manifests())
     kernel_dir = _kernel_dir(request)
@@ -73,7 +73,7 @@ def prepare(request: RunRequest) -> Prepared:
         raise UsageError(f"{kernel_dir} holds no kernel build")
     with step("image", release=manifest.release, arch=manifest.arch):
         mirror = configured_mirror(request.mirror)
-        options = FetchOptions(offline=request.offline)
+        options = FetchOptions(offline=request.offline, pin=parse_pin(request.pin) if request.pin else None)
         if request.image is not None:
             base = from_file(manifest, Path(request.image), mirror=mirror, options=options)
         else:

@@ -33,5 +33,7 @@ class RunRequest:
     release_name: str | None = None
     mirror: str | None = None
     offline: bool = False
+    #: ``--pin ALGO:HEX``: a known-good digest of the image the mirror's checksum list must agree with.
+    pin: str | None = None
     #: An image file the user downloaded (``--image``): used instead of fetching the release's image.
     image: Path | None = None

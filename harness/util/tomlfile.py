@@ -84,8 +84,8 @@ class Table:
     def __contains__(self, key: str) -> bool:
         return key in self.data
 
-    def keys(self) -> list[str]:
-        return list(self.data)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
 
     def raw(self, key: str, default: Any = _MISSING) -> Any:
         if key in self.data:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.errors import ConfigError, HostError, UsageError
 from harness.settings import data_dir
+from harness.util import tomlfile
 
 
 @dataclass(frozen=True)
@@ -95,52 +94,53 @@ def available() -> list[str]:
 
 
 def load(name: str) -> VMProfile:
-    """A profile by name (``linuxtest-amd64``) or path; a bad file is a ConfigError naming the problem."""
+    """A profile by name (``linuxtest-amd64``) or path; a bad file is a ConfigError naming the file and key."""
     path = profile_path(name)
     if not path.is_file():
         raise UsageError(f"no VM profile {name!r} ({path})", hint=f"available: {', '.join(available()) or 'none'}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        return _from_dict(path.stem, raw, path)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: bad or missing field: {exc}") from None
+    return _from_table(path.stem, tomlfile.load(path, hint=HINT), path)
 
 
-def _from_dict(name: str, raw: dict[str, Any], source: Path | None = None) -> VMProfile:
-    firmware = raw.get("firmware")
-    numa = tuple(NumaNode(cpus=str(n["cpus"]), memory_mb=int(n["memory_mb"])) for n in raw.get("numa", []))
-    profile = VMProfile(
+HINT = "see the other profiles in vm_configs/"
+_DEVICE_KEYS = ("disk", "net", "rng", "panic")
+_PANIC_ACTIONS = ("none", "pause", "poweroff", "shutdown")
+
+
+def _from_table(name: str, raw: tomlfile.Table, source: Path | None = None) -> VMProfile:
+    firmware = raw.table("firmware", None) if "firmware" in raw else None
+    devices = raw.table("devices", {})
+    unknown = [key for key in devices if key not in _DEVICE_KEYS]
+    if unknown:
+        devices.fail(f"unknown device {unknown[0]!r}, expected one of {', '.join(_DEVICE_KEYS)}", unknown[0])
+    memory_mb = raw.integer("memory_mb", low=64, high=1 << 24)
+    numa = tuple(
+        NumaNode(cpus=node.string("cpus"), memory_mb=node.integer("memory_mb", low=1, high=1 << 24))
+        for node in raw.tables("numa", [])
+    )
+    if numa and sum(n.memory_mb for n in numa) != memory_mb:
+        raw.fail("numa node memory must add up to memory_mb", "numa")
+    accelerators = raw.strings("accelerators", non_empty=True)
+    if set(accelerators) - {"kvm", "tcg"}:
+        raw.fail(f"must be kvm and/or tcg, got {list(accelerators)}", "accelerators")
+    return VMProfile(
         name=name,
-        arch=str(raw["arch"]),
-        qemu=str(raw["qemu"]),
-        machine=str(raw["machine"]),
-        memory_mb=int(raw["memory_mb"]),
-        cpus=int(raw["cpus"]),
-        accelerators=tuple(raw["accelerators"]),
-        cpu={str(k): str(v) for k, v in raw["cpu"].items()},
-        machine_options=tuple(raw.get("machine_options", ())),
-        tcg_thread=str(raw.get("tcg_thread", "multi")),
-        firmware=Firmware(tuple(firmware["code"]), tuple(firmware["vars"])) if firmware else None,
-        devices=Devices(**raw.get("devices", {})),
+        arch=raw.string("arch"),
+        qemu=raw.string("qemu"),
+        machine=raw.string("machine"),
+        memory_mb=memory_mb,
+        cpus=raw.integer("cpus", low=1, high=1024),
+        accelerators=accelerators,
+        cpu=raw.string_map("cpu"),
+        machine_options=raw.strings("machine_options", ()),
+        tcg_thread=raw.choice("tcg_thread", ("multi", "single"), "multi"),
+        firmware=Firmware(firmware.strings("code", non_empty=True), firmware.strings("vars", non_empty=True))
+        if firmware is not None
+        else None,
+        devices=Devices(**{key: devices.string(key) for key in devices}),
         numa=numa,
-        panic_action=str(raw.get("panic_action", "none")),
-        no_reboot=bool(raw.get("no_reboot", False)),
-        console_tty=str(raw.get("console_tty", "")),
-        extra_args=tuple(raw.get("extra_args", ())),
+        panic_action=raw.choice("panic_action", _PANIC_ACTIONS, "none"),
+        no_reboot=raw.boolean("no_reboot", False),
+        console_tty=raw.string("console_tty", ""),
+        extra_args=raw.strings("extra_args", ()),
         source=source,
     )
-    _validate(profile)
-    return profile
-
-
-def _validate(profile: VMProfile) -> None:
-    if profile.memory_mb < 64 or profile.cpus < 1:
-        raise ValueError(f"memory_mb must be >= 64 and cpus >= 1 (got {profile.memory_mb}, {profile.cpus})")
-    if not profile.accelerators or set(profile.accelerators) - {"kvm", "tcg"}:
-        raise ValueError(f"accelerators must be a non-empty list of kvm/tcg, got {list(profile.accelerators)}")
-    if profile.numa and sum(n.memory_mb for n in profile.numa) != profile.memory_mb:
-        raise ValueError("numa node memory must add up to memory_mb")
-    if profile.panic_action not in {"none", "pause", "poweroff", "shutdown"}:
-        raise ValueError(f"panic_action {profile.panic_action!r} is not one QEMU accepts")
