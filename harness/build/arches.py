@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import platform
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigError, UsageError
+from harness.errors import UsageError
+from harness.util import tomlfile
 
 DATA = Path(__file__).parent / "data" / "arches.toml"
 
@@ -25,13 +25,11 @@ class Arch:
 
 
 def load_arches(path: Path = DATA) -> dict[str, Arch]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return {
-            name: Arch(name, str(t["target"]), str(t["target_arch"]), tuple(t["uname_m"])) for name, t in data.items()
-        }
-    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = tomlfile.load(path, hint="reinstall the harness")
+    return {
+        name: Arch(name, t.string("target"), t.string("target_arch"), t.strings("uname_m"))
+        for name, t in data.subtables().items()
+    }
 
 
 def get_arch(name: str) -> Arch:

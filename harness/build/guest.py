@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigError
 from harness.settings import cache_dir
 from harness.steps import step
+from harness.util import tomlfile
 from harness.vm.shell import RemoteShell
 
 DATA = Path(__file__).parent / "data" / "builder.toml"
@@ -33,11 +32,8 @@ class BuilderSettings:
 
 
 def load_settings(path: Path = DATA) -> BuilderSettings:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return BuilderSettings(str(data["default_release"]), str(data["disk_size"]))
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = tomlfile.load(path, hint="reinstall the harness")
+    return BuilderSettings(data.string("default_release"), data.string("disk_size"))
 
 
 @contextlib.contextmanager

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
-from harness.errors import ConfigError, UsageError
+from harness.errors import UsageError
+from harness.util import tomlfile
 
 DATA = Path(__file__).parent / "data"
 
@@ -25,17 +25,15 @@ class KernconfSettings:
 
 
 def load_settings(path: Path = DATA / "kernconf.toml") -> KernconfSettings:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        low, high = data["kstack_pages_range"]
+    data = tomlfile.load(path, hint="reinstall the harness")
+    with data.guard():
+        low, high = data.array("kstack_pages_range")
         return KernconfSettings(
-            ident_prefix=str(data["ident_prefix"]),
-            fingerprint_chars=int(data["fingerprint_chars"]),
-            options=tuple(str(o) for o in data["options"]),
+            ident_prefix=data.string("ident_prefix"),
+            fingerprint_chars=data.integer("fingerprint_chars", low=1, high=64),
+            options=data.strings("options"),
             kstack_pages_range=(int(low), int(high)),
         )
-    except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
 
 
 @dataclass(frozen=True)

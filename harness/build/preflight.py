@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigError, HostError
+from harness.util import tomlfile
 
 DATA = Path(__file__).parent / "data" / "cross-host.toml"
 _LLVM_DIR = re.compile(r"^llvm-(\d+)$")
@@ -55,10 +55,7 @@ class Preflight:
 
 
 def _load(path: Path) -> dict[str, object]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    return tomlfile.load(path, hint="reinstall the harness").data
 
 
 def _os_release(root: Path) -> str:

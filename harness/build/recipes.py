@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, UsageError
 from harness.settings import data_dir
+from harness.util import tomlfile
 
 RECIPE_FILE = "patch.toml"
+RECIPE_HINT = "see the other recipes in patches/"
 SERIES_FILE = "series.toml"
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _REVIEW = re.compile(r"^D[0-9]+$")
@@ -173,12 +174,9 @@ def _load_origin(table: dict[str, Any], directory: Path, where: Path) -> Origin:
 
 def load_recipe(directory: Path) -> PatchRecipe:
     where = directory / RECIPE_FILE
-    try:
-        data = tomllib.loads(where.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{where} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    if not where.is_file():
+        raise ConfigError(f"{where} does not exist")
+    data = tomlfile.load(where, hint=RECIPE_HINT).data
     name = data.get("name", directory.name)
     if name != directory.name:
         raise ConfigError(f"{where}: name {name!r} differs from its directory {directory.name!r}")
@@ -207,10 +205,7 @@ def _load_series(root: Path, recipes: dict[str, PatchRecipe]) -> dict[str, Serie
     where = root / SERIES_FILE
     if not where.is_file():
         return {}
-    try:
-        data = tomllib.loads(where.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    data = tomlfile.load(where, hint=RECIPE_HINT).data
     series: dict[str, Series] = {}
     for name, table in data.items():
         if not isinstance(table, dict):

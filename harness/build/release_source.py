@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shutil
 import tarfile
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,12 @@ from pathlib import Path
 from harness.build import git
 from harness.build.metadata import build_lock
 from harness.build.source import FreeBSDVersion, SourceTree, read_version
-from harness.errors import ConfigError, DownloadError, UsageError
+from harness.errors import DownloadError, UsageError
 from harness.images.cache import write_atomic
 from harness.images.checksums import Digest, format_bsd_line
 from harness.settings import cache_dir
 from harness.steps import step
+from harness.util import tomlfile
 
 DATA = Path(__file__).parent / "data" / "release-source.toml"
 _RELEASE = re.compile(r"^(?P<revision>\d+\.\d+)-(?P<branch>RELEASE)$")
@@ -41,13 +41,10 @@ class ReleaseLayout:
 
 
 def load_layout(path: Path = DATA) -> ReleaseLayout:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return ReleaseLayout(
-            str(data["directory"]), str(data["file"]), str(data["manifest"]), str(data["strip_prefix"])
-        )
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = tomlfile.load(path, hint="reinstall the harness")
+    return ReleaseLayout(
+        data.string("directory"), data.string("file"), data.string("manifest"), data.string("strip_prefix")
+    )
 
 
 def parse_release(release: str) -> FreeBSDVersion:

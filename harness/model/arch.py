@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from harness.errors import ConfigError, UsageError
+from harness.util import tomlfile
 
 ARCHES = ("amd64", "arm64")
 
@@ -160,9 +159,5 @@ class ArchConstants:
 
 @cache
 def _arch_table() -> dict[str, dict[str, Any]]:
-    try:
-        text = resources.files("harness.model").joinpath("arch.toml").read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read harness/model/arch.toml: {exc}") from None
+    data = tomlfile.load_resource("harness.model", "arch.toml").data
     return {k: v for k, v in data.items() if isinstance(v, dict)}

@@ -15,13 +15,12 @@ exit while the snapshot is read. The invariants:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-from harness.errors import ConfigError, UsageError
+from harness.errors import UsageError
 from harness.model.prediction import Prediction
+from harness.util import tomlfile
 
 SOURCE = "harness.model.linux_task"
 KSTACK = "linux.nr_kernel_stack_kib"
@@ -154,8 +153,4 @@ class LinuxTaskModel:
 
 
 def _constants() -> dict[str, Any]:
-    try:
-        text = resources.files("harness.model").joinpath("linux_task.toml").read_text(encoding="utf-8")
-        return tomllib.loads(text)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"harness/model/linux_task.toml cannot be read: {exc}") from None
+    return tomlfile.load_resource("harness.model", "linux_task.toml").data

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 
 from harness.errors import ParseError
 from harness.parse.text import nonblank_lines
+from harness.util import tomlfile
 
 # --- vmstat -z ---------------------------------------------------------------------------------------------------
 
@@ -250,9 +249,7 @@ _S_CACHE_MISC = re.compile(r"^\s+deletions (?P<del>\d+)%, falsehits (?P<false>\d
 
 
 def _sum_names() -> dict[str, str]:
-    data = resources.files("harness.parse").joinpath("vmstat_s.toml").read_text(encoding="utf-8")
-    names: dict[str, str] = tomllib.loads(data)["counters"]
-    return names
+    return tomlfile.load_resource("harness.parse", "vmstat_s.toml").string_map("counters")
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
-from harness.errors import ConfigError, UsageError
+from harness.errors import UsageError
+from harness.util import tomlfile
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,15 @@ class GuestProfile:
 
 
 def load_profiles(text: str | None = None) -> dict[str, GuestProfile]:
-    try:
-        raw = text if text is not None else resources.files("harness.run").joinpath("profiles.toml").read_text()
-        data: dict[str, Any] = tomllib.loads(raw)
-        return {name: _profile(name, entry) for name, entry in data["guest"].items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"harness/run/profiles.toml is malformed: {exc}") from None
+    if text is None:
+        data = tomlfile.load_resource("harness.run", "profiles.toml")
+    else:
+        data = tomlfile.parse(text, "guest profiles", hint="see harness/run/profiles.toml")
+    profiles = {}
+    for name, entry in data.table("guest").subtables().items():
+        with entry.guard():
+            profiles[name] = _profile(name, entry.data)
+    return profiles
 
 
 def _profile(name: str, entry: dict[str, Any]) -> GuestProfile:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
@@ -18,6 +17,7 @@ from typing import Any
 import jinja2
 
 from harness.errors import ConfigError, UsageError
+from harness.util import tomlfile
 
 #: The header every program includes; shipped next to the program.
 COMMON_HEADER = "harness_common.h"
@@ -115,14 +115,15 @@ def program_source(name: str) -> str:
 
 def load_catalogue(text: str | None = None) -> Catalogue:
     """Parse the catalogue (the shipped ``catalogue.toml`` unless ``text`` is given)."""
-    try:
-        data = tomllib.loads(text if text is not None else _data_text("catalogue.toml"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"workload catalogue is not valid TOML: {exc}") from None
+    if text is None:
+        data = tomlfile.load_resource("harness.workloads", "catalogue.toml")
+    else:
+        data = tomlfile.parse(text, "workload catalogue", hint="see harness/workloads/catalogue.toml")
     workloads = {}
-    for name, entry in data.get("workload", {}).items():
-        workloads[name] = _workload(name, dict(entry))
-    return Catalogue(workloads=workloads, host_cc=dict(data.get("host_cc", {})))
+    for name, entry in data.table("workload", {}).subtables().items():
+        with entry.guard():
+            workloads[name] = _workload(name, dict(entry.data))
+    return Catalogue(workloads=workloads, host_cc=data.string_map("host_cc", {}))
 
 
 _KNOWN_KEYS = {"description", "template", "program", "args", "plateau", "guests", "invariants", "timeout_seconds"}

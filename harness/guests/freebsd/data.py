@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.util import tomlfile
 
 
 @dataclass(frozen=True)
@@ -86,8 +84,9 @@ def _tuples(table: dict[str, Any]) -> dict[str, Any]:
 
 
 def load() -> FreeBSDData:
-    try:
-        raw = tomllib.loads(resources.files(__package__).joinpath("freebsd.toml").read_text(encoding="utf-8"))
+    table = tomlfile.load_resource(__package__, "freebsd.toml")
+    with table.guard():
+        raw = table.data
         return FreeBSDData(
             timeouts=Timeouts(**raw["timeouts"]),
             console=ConsoleData(**_tuples(raw["console"])),
@@ -97,5 +96,3 @@ def load() -> FreeBSDData:
             ddb=DdbData(**_tuples(raw["ddb"])),
             firmware=FirmwareData(**_tuples(raw["firmware"])),
         )
-    except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"harness/guests/freebsd/freebsd.toml is malformed: {exc}") from None

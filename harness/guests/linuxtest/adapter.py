@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.guests.linuxtest.data import read_text
+from harness.util import tomlfile
 from harness.vm.console import Console
 from harness.vm.guest import Credentials, DeathStrings, DebuggerDialect, EntryKind, EntryMethod
 
 
 def _settings() -> dict[str, Any]:
-    return tomllib.loads(read_text("adapter.toml"))
+    return tomlfile.load_resource("harness.guests.linuxtest", "adapter.toml").data
 
 
 def kdb_dialect() -> DebuggerDialect:

@@ -13,7 +13,6 @@ import hashlib
 import re
 import shutil
 import string
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from harness.guests.linuxtest import debian, kdbkernel
 from harness.guests.linuxtest.cpio import CpioWriter
 from harness.settings import cache_dir
 from harness.steps import step
+from harness.util import tomlfile
 from harness.util.locking import exclusive_lock
 
 _DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "usr/lib", "etc", "proc", "sys", "dev", "tmp", "run", "var/log", "mnt")
@@ -147,10 +147,9 @@ def _initramfs(arch: guestdata.ArchData, unpacked: Path, kver: str, module_root:
         cpio.copy(module, f"lib/modules/{kver}/{relative}")
         order.append(relative)
     cpio.file("etc/modules.order", "".join(f"{m}\n" for m in order).encode())
-    files = tomllib.loads(guestdata.read_text("rootfs", "files.toml"))["file"]
-    for item in files:
-        text = string.Template(item["text"]).safe_substitute(tty=arch.console_tty)
-        cpio.file(item["path"], text.encode(), int(item["mode"]))
+    for item in tomlfile.load_resource("harness.guests.linuxtest", "rootfs", "files.toml").tables("file"):
+        text = string.Template(item.string("text")).safe_substitute(tty=arch.console_tty)
+        cpio.file(item.string("path"), text.encode(), item.integer("mode", low=0, high=0o7777))
     return cpio.finish()
 
 

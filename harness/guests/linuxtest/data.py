@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from harness.errors import ConfigError, UsageError
+from harness.errors import UsageError
+from harness.util import tomlfile
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,9 @@ def read_text(*parts: str) -> str:
 
 
 def load() -> GuestData:
-    try:
-        raw: dict[str, Any] = tomllib.loads(read_text("packages.toml"))
+    table = tomlfile.load_resource(__package__, "packages.toml")
+    with table.guard():
+        raw: dict[str, Any] = table.data
         arches = {name: ArchData(name=name, **fields) for name, fields in raw["arch"].items()}
         return GuestData(
             userland=list(raw["userland"]),
@@ -56,5 +57,3 @@ def load() -> GuestData:
             kdb_source_package=raw["kdb"]["source_package"],
             kdb_required=list(raw["kdb"]["required"]),
         )
-    except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"harness/guests/linuxtest/packages.toml is malformed: {exc}") from None
