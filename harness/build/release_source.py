@@ -9,9 +9,12 @@ the same worktree/patch machinery applies as for a user's checkout.
 
 from __future__ import annotations
 
+import lzma
 import re
 import shutil
 import tarfile
+import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ from pathlib import Path
 from harness.build import git
 from harness.build.metadata import build_lock
 from harness.build.source import FreeBSDVersion, SourceTree, read_version
-from harness.errors import DownloadError, UsageError
+from harness.errors import BuildError, DownloadError, UsageError
 from harness.images.cache import write_atomic
 from harness.images.checksums import Digest, format_bsd_line
 from harness.settings import cache_dir
@@ -123,6 +126,23 @@ def _members(archive: tarfile.TarFile, prefix: str) -> Iterator[tarfile.TarInfo]
             yield member
 
 
+def _extract(archive: Path, dest: Path, strip_prefix: str) -> None:
+    """Extract with tarfile's ``data`` filter (no traversal, absolute or outside links); a refusal is one line."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            tar.extractall(dest, members=_members(tar, strip_prefix), filter="data")
+    except tarfile.FilterError as exc:
+        raise BuildError(
+            f"{archive.name}: refused an unsafe member: {' '.join(str(exc).split())[:200]}",
+            hint="the archive is not a FreeBSD release's src.txz; delete it from the cache and fetch it again",
+        ) from None
+    except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        raise BuildError(
+            f"{archive.name} is not a readable archive: {' '.join(str(exc).split())[:200]}",
+            hint="delete it from the cache and fetch it again",
+        ) from None
+
+
 def import_tree(archive: Path, digest: Digest, release: str, origin: str) -> SourceTree:
     """Unpack ``src.txz`` once into the cache and commit it to a fresh git repository (reproducible revision)."""
     layout = load_layout()
@@ -134,13 +154,18 @@ def import_tree(archive: Path, digest: Digest, release: str, origin: str) -> Sou
             with step("import-source", release=release):
                 if tree.exists():
                     shutil.rmtree(tree)
-                tree.mkdir()
-                with tarfile.open(archive, "r:*") as tar:
-                    tar.extractall(tree, members=_members(tar, layout.strip_prefix), filter="data")
-                git.run_git(tree, "init", "-q")
-                git.run_git(tree, "add", "-A", ".")
-                message = f"FreeBSD {release} {layout.file} ({digest.algo} {digest.hex})"
-                git.run_git(tree, *git.HARNESS_IDENTITY, "commit", "-q", "-m", message)
+                # Extract and commit beside the final place, then rename: a refused or broken archive (or Ctrl-C)
+                # never leaves a half-extracted tree where the next run would take it for the source.
+                scratch = Path(tempfile.mkdtemp(prefix=".src-", dir=root))
+                try:
+                    _extract(archive, scratch, layout.strip_prefix)
+                    git.run_git(scratch, "init", "-q")
+                    git.run_git(scratch, "add", "-A", ".")
+                    message = f"FreeBSD {release} {layout.file} ({digest.algo} {digest.hex})"
+                    git.run_git(scratch, *git.HARNESS_IDENTITY, "commit", "-q", "-m", message)
+                    scratch.rename(tree)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
                 write_atomic(stamp, git.head_revision(tree) + "\n")
     revision = git.head_revision(tree)
     version = read_version(tree, revision) or parse_release(release)

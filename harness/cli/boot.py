@@ -13,6 +13,7 @@ from harness.guests.freebsd.boot import booted
 from harness.guests.freebsd.interact import hand_over
 from harness.guests.freebsd.kernel import load_build
 from harness.images import configured_mirror, ensure, from_file, load_manifests, select
+from harness.images.overlay import parse_size
 from harness.settings import cache_dir
 from harness.steps import StderrProgress, listening
 from harness.util.dirs import usable_dir
@@ -27,6 +28,8 @@ def _run_dir(args: argparse.Namespace) -> Path:
 
 
 def _boot(args: argparse.Namespace) -> int:
+    if args.disk_size is not None:
+        parse_size(args.disk_size)  # a bad size is a usage error before anything is made
     manifest = select(args.release, args.arch, load_manifests())
     mirror = configured_mirror(args.mirror)
     kernel = load_build(Path(args.kernel), args.kernel_name) if args.kernel else None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from harness.errors import HostError, UsageError, VMError
@@ -13,17 +15,24 @@ from harness.errors import HostError, UsageError, VMError
 _SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
+_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,9})?")
+#: Far beyond any test disk, well inside what qemu-img accepts.
+MAX_DISK = 64 << 40
+
+
 def parse_size(text: str) -> int:
     """``"16G"``, ``"512M"``, ``"1073741824"`` → bytes (binary units, as qemu-img reads them)."""
     raw = text.strip().lower().removesuffix("b")
     factor = _SUFFIX.get(raw[-1:], 1)
     digits = raw[:-1] if raw[-1:] in _SUFFIX else raw
-    try:
-        value = int(float(digits) * factor)
-    except ValueError:
-        raise UsageError(f"not a disk size: {text!r}", hint="use a number with K, M, G or T, e.g. 16G") from None
+    # Plain decimal only: float() would also take "inf", "nan", "1e400" and "1_000".
+    if not _DECIMAL.fullmatch(digits):
+        raise UsageError(f"not a disk size: {text[:40]!r}", hint="use a number with K, M, G or T, e.g. 16G")
+    value = int(Decimal(digits) * factor)
     if value <= 0:
         raise UsageError(f"disk size must be positive: {text!r}")
+    if value > MAX_DISK:
+        raise UsageError(f"disk size {text!r} is larger than 64T", hint="use a size such as 16G")
     return value
 
 

@@ -25,7 +25,8 @@ from harness.vm.shell import RemoteShell
 #: ``version[]`` as newvers.sh writes it into the kernel: ``FreeBSD 14.4-RELEASE releng/14.4-n... GENERIC\n`` or
 #: ``FreeBSD 15.0-CURRENT #0 main-n...: <date>\n    user@host:/usr/obj/.../sys/IDENT\n``; NUL-terminated.
 _VERSION_IN_ELF = re.compile(rb"(FreeBSD \d+\.\d+-[A-Z][A-Za-z0-9.-]* [^\x00\n]*\n(?:[ \t]+[^\x00\n]*\n)?)\x00")
-_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+#: A directory name under /boot: starts with a letter, digit or ``_`` (so never ``.``, ``..`` or an option ``-rf``).
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 METADATA_FILE = "metadata.json"
 
 
@@ -98,8 +99,11 @@ def load_build(directory: Path, name: str | None = None) -> KernelBuild:
     version = metadata.get("version") or version_from_elf(kernel_dir / "kernel")
     ident = metadata.get("ident") or kernconf.get("ident") or (ident_from_version(version) if version else None)
     chosen = name or metadata.get("name") or "harness"
-    if not _NAME.match(chosen) or chosen in {"kernel", "kernel.old", "modules"}:
-        raise UsageError(f"cannot install a kernel as /boot/{chosen}", hint="pick a plain name such as `testk`")
+    if not isinstance(chosen, str) or not _NAME.fullmatch(chosen) or chosen in {"kernel", "kernel.old", "modules"}:
+        raise UsageError(
+            f"cannot install a kernel as /boot/{str(chosen)[:80]}",
+            hint="pick a plain name such as `testk` (letters, digits, '.', '_', '-'; not starting with '.' or '-')",
+        )
     return KernelBuild(kernel_dir, chosen, ident, version)
 
 
