@@ -66,7 +66,6 @@ def _checksum_text(source: Source, cache: ImageCache, options: FetchOptions) -> 
                 hint="run once with network (`harness image fetch`), or pass --image FILE",
             )
         return copy.read_text(encoding="utf-8")
-    warn_plain_http(source.checksum_url, "the checksum list")
     text = fetch_text(source.checksum_url, timeout=options.timeout)
     _pinned(source, digest_for(text, source.name, source=source.checksum_url))  # refuse to cache a bad list
     write_atomic(copy, text)
@@ -178,6 +177,12 @@ def fetch_verified(
     return fetch_source(Source(url, checksum_url), options=FetchOptions(offline, progress, timeout), cache=cache)
 
 
+def warn_plain_roots(sources: Sequence[Source]) -> None:
+    """One warning per plain-http:// directory the sources would be fetched from (the mirror, usually)."""
+    for directory in dict.fromkeys(s.checksum_url.rsplit("/", 1)[0] + "/" for s in sources):
+        warn_plain_http(directory, "the mirror directory")
+
+
 def fetch_first(
     sources: Sequence[Source], *, options: FetchOptions | None = None, cache: ImageCache | None = None
 ) -> Path:
@@ -187,6 +192,8 @@ def fetch_first(
     next; a checksum mismatch or a broken transfer stops at once. If none works, the most telling error is raised:
     unreachable (with the "use an image file" hint) before offline-and-not-cached before not-found.
     """
+    if not (options and options.offline):
+        warn_plain_roots(sources)
     missing: list[str] = []
     unreachable: NetworkUnreachable | None = None
     not_cached: DownloadError | None = None
@@ -219,6 +226,8 @@ def import_file(
     options = options or FetchOptions()
     cache = cache or ImageCache.default()
     digest: Digest | None = None
+    if not options.offline:
+        warn_plain_roots([source])
     if not options.offline or cache.checksum_copy(source.checksum_url).exists():
         try:
             digest = _pinned(

@@ -56,6 +56,8 @@ class Workload:
                     raise UsageError(f"workload {self.name}: {key} must be an integer, got {value!r}") from None
             if isinstance(value, int) and value < 0:
                 raise UsageError(f"workload {self.name}: {key} must not be negative, got {value}")
+            if isinstance(value, int) and value > MAX_INT_PARAM:
+                raise UsageError(f"workload {self.name}: {key} must be at most {MAX_INT_PARAM}, got {value}")
             merged[key] = value
         return merged
 
@@ -164,6 +166,18 @@ def parse_param_overrides(items: list[str]) -> dict[str, ParamValue]:
     return overrides
 
 
+#: Names pasted into the guest script's comments and marker lines (run ids, workload names): nothing a shell reads.
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+
+#: Workload integer parameters are C ``int`` arguments of the guest programs.
+MAX_INT_PARAM = 2**31 - 1
+
+
+def _one_printable_line(text: str) -> str:
+    """Control characters (newline, escape ...) replaced by ``?``: marker lines are parsed from the console."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.workloads", "templates"),
@@ -199,6 +213,9 @@ def render(
             f"workload {workload.name} does not run on {guest_os} guests",
             hint=f"it runs on: {', '.join(workload.guests)}",
         )
+    for what, value in (("run id", run_id), ("workload name", workload.name)):
+        if not _PLAIN_WORD.fullmatch(value):
+            raise UsageError(f"{what} {value[:80]!r} is not a plain word", hint="use letters, digits, '.', '_', '-'")
     params = workload.with_params(overrides or {})
     base = PurePosixPath(workdir)
     slug = workload.name.replace("-", "_")
@@ -222,7 +239,8 @@ def render(
         "program": workload.program or "",
         "binary": binary,
         "params": params,
-        "params_text": ",".join(f"{k}={v}" for k, v in params.items()),
+        # Shown on the console marker line: one line (a newline would forge marker lines), quoted by the template.
+        "params_text": _one_printable_line(",".join(f"{k}={v}" for k, v in params.items())),
         "settle_seconds": SETTLE_SECONDS,
         "plateau": workload.plateau,
         "snapshot": snapshot or {},
