@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.signals import terminal_dispositions
 
 from harness.errors import VMError
 from harness.guests.linuxtest.boot import booted, machine_for
@@ -55,7 +56,7 @@ def _start_holder(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
         [sys.executable, str(script), str(tmp_path)],
         stdout=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=terminal_dispositions,
     )
     assert proc.stdout is not None
     qemu_pid = int(proc.stdout.readline())

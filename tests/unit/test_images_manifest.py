@@ -103,7 +103,7 @@ def test_malformed_manifest_is_a_config_error(tmp_path: Path) -> None:
         'nuageinit = true\nroot_shell = "/bin/sh"\n[arch.amd64]\ntree = "CI-IMAGES"\nfile = "x.raw.xz"\n'
         'format = "vmdk"\nvariant = "basic-ci"\nfirmware = "bios"\nserial_console = true\nchecksums = []\n'
     )
-    with pytest.raises(ConfigError, match="arch.amd64.format: is 'vmdk'"):
+    with pytest.raises(ConfigError, match=r"arch\.amd64\.format: is 'vmdk'"):
         load_manifests(tmp_path)
 
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.signals import terminal_dispositions
 
 from harness.cli.main import main
 from harness.regress.bisect import Range, bisect, resolve_range
@@ -210,7 +211,13 @@ def test_a_signal_to_harness_ends_the_step_command_and_cleans_up(
     command = f"echo $$ > {pidfile}; exec sleep 60"
     argv = [sys.executable, "-m", "harness.cli.main", "bisect", "--src", str(repo), "--good", "c1", "--bad", "c20"]
     argv += ["--log-dir", str(tmp_path / "log"), "--step-command", command]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=terminal_dispositions,  # SIGINT may be inherited ignored (suite run from a background job)
+    ) as proc:
         try:
             deadline = time.monotonic() + 30
             while not (pidfile.is_file() and pidfile.read_text().strip()) and time.monotonic() < deadline:
