@@ -77,13 +77,17 @@ def _numa(profile: VMProfile) -> list[str]:
     return args
 
 
+#: The user-mode network's id, named again by ``hostfwd_add`` when the SSH forward is added after launch.
+NETDEV_ID = "net0"
+
+
 def _network(profile: VMProfile, ssh_guest_port: int | None) -> list[str]:
     # restrict=on: the guest reaches nothing outside QEMU; the forward on 127.0.0.1 still works. Port 0 lets
     # QEMU pick a free host port (read back with `info usernet`), which is race-free unlike bind-and-close.
-    netdev = "user,id=net0,restrict=on"
+    netdev = f"user,id={NETDEV_ID},restrict=on"
     if ssh_guest_port is not None:
         netdev += f",hostfwd=tcp:127.0.0.1:0-:{ssh_guest_port}"
-    return ["-netdev", netdev, "-device", f"{profile.devices.net},netdev=net0"]
+    return ["-netdev", netdev, "-device", f"{profile.devices.net},netdev={NETDEV_ID}"]
 
 
 def _disks(profile: VMProfile, boot: BootSpec, paths: RunPaths) -> list[str]:

@@ -30,7 +30,7 @@ from types import TracebackType
 from harness.errors import HostError, VMError, VMLaunchFailure
 from harness.steps import note, step
 from harness.vm import accel as accelerators
-from harness.vm.cmdline import RunPaths, build_command
+from harness.vm.cmdline import NETDEV_ID, RunPaths, build_command
 from harness.vm.console import Console
 from harness.vm.guest import DeathStrings, GuestAdapter
 from harness.vm.profile import VMProfile
@@ -96,6 +96,7 @@ class Machine:
         console_pace: float = 0.0,
         accel: str | None = None,
         ssh_guest_port: int | None = 22,
+        forward_ssh_at_launch: bool = True,
         launch_timeout: float = 30.0,
         name: str = "vm",
     ) -> None:
@@ -107,6 +108,8 @@ class Machine:
         self.console_pace = console_pace
         self.forced_accel = accel
         self.ssh_guest_port = ssh_guest_port
+        #: False: no host port reaches the guest's sshd until ``open_ssh_forward`` (after the guest is configured).
+        self.forward_ssh_at_launch = forward_ssh_at_launch
         self.launch_timeout = launch_timeout
         self.name = name
         self.command: list[str] = []
@@ -131,9 +134,11 @@ class Machine:
         *,
         name: str,
         accel: str | None = None,
+        forward_ssh_at_launch: bool = True,
     ) -> Machine:
         """The one way to build a Machine for a guest: its death strings, power-off command and console pace come
-        from the guest's adapter (the guest contract, ``harness.vm.guest``)."""
+        from the guest's adapter (the guest contract, ``harness.vm.guest``). ``forward_ssh_at_launch=False``: no
+        host port reaches the guest's sshd until ``open_ssh_forward`` (a guest whose stock sshd is unsafe)."""
         return cls(
             profile,
             boot,
@@ -143,6 +148,7 @@ class Machine:
             console_pace=adapter.input_pace,
             accel=accel,
             name=name,
+            forward_ssh_at_launch=forward_ssh_at_launch,
         )
 
     # --- context manager ---------------------------------------------------------------------------------------
@@ -205,7 +211,8 @@ class Machine:
         if firmware:
             shutil.copyfile(firmware[1], paths.firmware_vars)
         self._make_overlays(paths)
-        self.command = build_command(self.profile, self.boot, paths, self.accel.accel, firmware, self.ssh_guest_port)
+        forwarded = self.ssh_guest_port if self.forward_ssh_at_launch else None
+        self.command = build_command(self.profile, self.boot, paths, self.accel.accel, firmware, forwarded)
         (self.run_dir / f"{self.name}.cmdline").write_text(" ".join(self.command) + "\n")
         if shutil.which(self.profile.qemu) is None:
             raise HostError(f"{self.profile.qemu} not found", hint=f"install QEMU for {self.profile.arch}")
@@ -230,8 +237,8 @@ class Machine:
         self.qmp = QMP(paths.qmp)
         self._await_socket(paths.qmp, "QMP socket")
         self.qmp.connect()
-        if self.ssh_guest_port is not None:
-            self.ssh_port = self.qmp.host_forward_port(self.ssh_guest_port)
+        if forwarded is not None:
+            self.ssh_port = self.qmp.host_forward_port(forwarded)
         note("qemu", f"pid {self.process.pid}, accel {self.accel.accel}, ssh port {self.ssh_port}", vm=self.name)
 
     def _make_overlays(self, paths: RunPaths) -> None:
@@ -310,6 +317,21 @@ class Machine:
             return ""
 
     # --- use -----------------------------------------------------------------------------------------------------
+
+    def open_ssh_forward(self) -> int:
+        """Add the loopback forward to the guest's sshd now (``hostfwd_add``; QEMU picks the host port) and return
+        the port. A stock image's sshd may accept root with an empty password until the harness has configured it,
+        and every local user can reach 127.0.0.1, so such a guest is launched without the forward."""
+        if self.ssh_port is not None:
+            return self.ssh_port
+        if self.ssh_guest_port is None:
+            raise VMError(f"{self.name}: launched without an SSH guest port")
+        answer = self.qmp.hmp(f"hostfwd_add {NETDEV_ID} tcp:127.0.0.1:0-:{self.ssh_guest_port}").strip()
+        if answer:  # HMP says nothing on success
+            raise VMError(f"{self.name}: QEMU refused the SSH forward: {' '.join(answer.split())[:200]}")
+        self.ssh_port = self.qmp.host_forward_port(self.ssh_guest_port)
+        note("qemu", f"ssh port {self.ssh_port} forwarded", vm=self.name)
+        return self.ssh_port
 
     def ssh(self, key: SSHKey, user: str = "root", timeout: float = 120.0) -> SSHSession:
         """A connected SSH session; a crash seen on the console aborts its running command."""

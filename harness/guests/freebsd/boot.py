@@ -141,7 +141,12 @@ def booted(
     key = SSHKey.generate(run_dir / "ssh")
     extra = adapter.data.firmware.bios_serial_args if adapter.needs_comconsole else ()
     spec = BootSpec(disks=(Disk(overlay.path, "qcow2", overlay=False),), extra_args=tuple(extra))
-    machine = Machine.for_guest(adapter, vm_profile(manifest, adapter), spec, run_dir, accel=accel, name="freebsd")
+    # BASIC-CI images start sshd with PermitRootLogin yes + PermitEmptyPasswords yes (freebsd-facts §A.5): until
+    # firstboot has put our sshd_config lines first and restarted sshd, a forward would let any local user in as
+    # root. The forward is added only after that (open_ssh_forward below).
+    machine = Machine.for_guest(
+        adapter, vm_profile(manifest, adapter), spec, run_dir, accel=accel, name="freebsd", forward_ssh_at_launch=False
+    )
     with machine:
         with step("freebsd-boot", release=manifest.release, arch=manifest.arch):
             adapter.login(machine.console, timeouts.boot)
@@ -152,6 +157,7 @@ def booted(
                 needs_comconsole=adapter.needs_comconsole,
                 timeout=timeouts.command,
             )
+            machine.open_ssh_forward()
         sessions = [machine.ssh(key, timeout=timeouts.ssh)]
 
         reboot = ssh_reboot(
