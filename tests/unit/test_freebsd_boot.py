@@ -49,7 +49,8 @@ class PeerMachine:
     def __init__(self, profile: Any, spec: Any, run_dir: Path, **kwargs: Any) -> None:
         self.profile, self.spec, self.run_dir, self.kwargs = profile, spec, run_dir, kwargs
         self.accel = None
-        self.ssh_port = 2222
+        self.ssh_port: int | None = 2222 if kwargs.get("forward_ssh_at_launch", True) else None
+        self.sshd_running_when_forwarded: bool | None = None
         self.sessions: list[PeerSSH] = []
         PeerMachine.instances.append(self)
 
@@ -70,7 +71,14 @@ class PeerMachine:
         self.peer.join(5)
         os.close(self.slave)
 
+    def open_ssh_forward(self) -> int:
+        # S2: the forward appears only once sshd runs with the harness's configuration.
+        self.sshd_running_when_forwarded = self.state.sshd_running
+        self.ssh_port = 2222
+        return self.ssh_port
+
     def ssh(self, key: Any, timeout: float = 120.0) -> PeerSSH:
+        assert self.ssh_port is not None, "SSH before the forward was opened"
         session = PeerSSH(self.console, self.state)
         self.sessions.append(session)
         return session
@@ -102,6 +110,7 @@ def test_stock_boot_configures_reports_no_ddb_and_fingerprints(world: GuestState
         assert disk.base == tmp_path / "run" / "disk.qcow2" and disk.overlay is False
         assert machine.profile.firmware is not None, "12.4 amd64 (plain image) boots through OVMF"
         assert result.first_boot_configured and world.sshd_running
+        assert machine.kwargs["forward_ssh_at_launch"] is False and machine.sshd_running_when_forwarded
         assert (result.kernel.bootfile, result.kernel.ident) == ("/boot/kernel/kernel", "GENERIC")
         assert result.ddb_available == () and not result.ddb_ready
         assert (result.generation, result.generation_reason) == ("G0-list", "kstack_object absent, kstacks present")
