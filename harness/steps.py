@@ -72,6 +72,15 @@ def note(name: str, message: str, **fields: Any) -> None:
     _emit(StepEvent(name, "note", _depth(), time.time(), fields=fields, message=message))
 
 
+def warn(name: str, message: str, **fields: Any) -> None:
+    """A warning the operator must see (a plain-http mirror): a note for the listeners, or stderr if none listens."""
+    with _lock:
+        heard = bool(_listeners)
+    note(name, f"warning: {message}", **fields)
+    if not heard:
+        print(f"harness: warning: {message}", file=sys.stderr)
+
+
 @contextlib.contextmanager
 def step(name: str, **fields: Any) -> Iterator[None]:
     depth = _depth()

@@ -28,7 +28,7 @@ from rich.progress import (
 
 from harness import __version__
 from harness.errors import DownloadError
-from harness.steps import note
+from harness.steps import warn
 
 _CHUNK = 1 << 18
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -76,9 +76,9 @@ def _one_line(value: object) -> str:
 def warn_plain_http(url: str, what: str) -> None:
     """Images are checked against a checksum list from the same place; over http:// both can be forged."""
     if url.lower().startswith("http://"):
-        note(
+        warn(
             "download",
-            f"warning: {what} {url} is plain http://: the image and its checksum list can be altered in transit "
+            f"{what} {url} is plain http://: the image and its checksum list can be altered in transit "
             "(use https://, or pin the digest with --pin or `pin` in the image manifest)",
         )
 
