@@ -20,6 +20,7 @@ import pytest
 from support.cli import assert_no_traceback, assert_one_line_error, run_harness
 from support.hostile import data_dir, unchanged_outside
 from support.httpd import IMAGE_NAME, SHA256, SHA512, XZ, BadMirror, bad_mirror
+from support.inproc import run_in_process
 
 from harness.images.unpack import decompress_xz
 
@@ -222,7 +223,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_hostile_image_input(case: Case, mirror: BadMirror, tmp_path: Path) -> None:
+def test_hostile_image_input(case: Case, mirror: BadMirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = data_dir(tmp_path / "data", mirror.url("good"), mirror.url("notfound"))
     if case.prepare is not None:
         case.prepare(data, tmp_path)
@@ -238,7 +239,7 @@ def test_hostile_image_input(case: Case, mirror: BadMirror, tmp_path: Path) -> N
         **{k: fill(v) for k, v in case.env.items()},
     }
     with unchanged_outside(tmp_path, tmp_path / "cache"):
-        result = run_harness([fill(a) for a in case.argv], cwd=tmp_path, env=env, timeout=60)
+        result = run_in_process([fill(a) for a in case.argv], cwd=tmp_path, env=env, monkeypatch=monkeypatch)
     if case.code == 0:
         assert_no_traceback(result, 0)
         return
@@ -247,6 +248,7 @@ def test_hostile_image_input(case: Case, mirror: BadMirror, tmp_path: Path) -> N
 
 
 def test_a_plain_http_mirror_is_named_in_a_warning(mirror: BadMirror, tmp_path: Path) -> None:
+    """In a real process (as every case above is in-process): the warning, then the image, exit 0."""
     env = {
         "HARNESS_DATA_DIR": str(data_dir(tmp_path / "data", mirror.url("good"), mirror.url("notfound"))),
         "HARNESS_CACHE_DIR": str(tmp_path / "cache"),
@@ -258,6 +260,17 @@ def test_a_plain_http_mirror_is_named_in_a_warning(mirror: BadMirror, tmp_path: 
     assert any(mirror.url("good") in line and "plain http://" in line for line in warnings), result
     assert Path(result.stdout.strip()).read_bytes() == lzma.decompress(XZ)
     assert IMAGE_NAME.removesuffix(".xz") in result.stdout
+
+
+def test_a_mirror_that_speaks_no_http_in_a_real_process(mirror: BadMirror, tmp_path: Path) -> None:
+    env = {
+        "HARNESS_DATA_DIR": str(data_dir(tmp_path / "data", mirror.url("good"), mirror.url("notfound"))),
+        "HARNESS_CACHE_DIR": str(tmp_path / "cache"),
+        "HARNESS_CONFIG": str(tmp_path / "none.toml"),
+    }
+    with unchanged_outside(tmp_path, tmp_path / "cache"):
+        result = run_harness((*fetch("garbage-http")[:-1], mirror.url("garbage-http")), cwd=tmp_path, env=env)
+    assert_one_line_error(result, 2, mentions="did not answer in HTTP")
 
 
 def test_xz_decompression_memory_is_bounded_for_a_bomb(tmp_path: Path) -> None:
