@@ -12,7 +12,6 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.errors import ConfigError, UsageError
 from harness.settings import data_dir
@@ -132,43 +131,26 @@ def release_contains(applies: AppliesTo, revision: str) -> bool:
     return (int(have["major"]), int(have["minor"])) >= (int(since["major"]), int(since["minor"]))
 
 
-def _table(data: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: [{key}] must be a table")
-    return value
-
-
-def _strings(table: dict[str, Any], key: str, where: Path) -> tuple[str, ...]:
-    value = table.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: {key} must be a list of strings")
-    return tuple(value)
-
-
-def _optional_str(table: dict[str, Any], key: str, where: Path) -> str | None:
-    value = table.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be a string")
-    return value
-
-
-def _load_origin(table: dict[str, Any], directory: Path, where: Path) -> Origin:
-    commit = _optional_str(table, "commit", where)
+def _load_origin(table: tomlfile.Table, directory: Path) -> Origin:
+    commit = table.string("commit", None)
     if commit is not None and not _COMMIT.match(commit):
-        raise ConfigError(f"{where}: origin.commit must be a full 40-digit lowercase git hash, got {commit!r}")
-    review = _optional_str(table, "review", where)
+        table.fail(f"must be a full 40-digit lowercase git hash, got {commit!r}", "commit")
+    review = table.string("review", None)
     if review is not None and not _REVIEW.match(review):
-        raise ConfigError(f"{where}: origin.review must look like D24473, got {review!r}")
-    files = tuple(directory / name for name in _strings(table, "files", where))
+        table.fail(f"must look like D24473, got {review!r}", "review")
+    names = table.strings("files", ())
+    for name in names:
+        if Path(name).name != name or name in (".", ".."):
+            table.fail(f"{name!r} is not a file name in the recipe's directory", "files")
+    files = tuple(directory / name for name in names)
     for path in files:
         if not path.is_file():
-            raise ConfigError(f"{where}: patch file {path.name} is missing")
-    repository = _optional_str(table, "repository", where)
+            table.fail(f"patch file {path.name} is missing", "files")
+    repository = table.string("repository", None)
     if commit is None and not files:
-        raise ConfigError(f"{where}: origin needs a commit or local patch files")
+        table.fail("origin needs a commit or local patch files")
     if commit is not None and repository is None:
-        raise ConfigError(f"{where}: origin.commit needs origin.repository (where to fetch it from)")
+        table.fail("origin.commit needs origin.repository (where to fetch it from)")
     return Origin(repository=repository, commit=commit, review=review, files=files)
 
 
@@ -176,28 +158,27 @@ def load_recipe(directory: Path) -> PatchRecipe:
     where = directory / RECIPE_FILE
     if not where.is_file():
         raise ConfigError(f"{where} does not exist")
-    data = tomlfile.load(where, hint=RECIPE_HINT).data
-    name = data.get("name", directory.name)
+    data = tomlfile.load(where, hint=RECIPE_HINT)
+    name = data.string("name", directory.name)
     if name != directory.name:
-        raise ConfigError(f"{where}: name {name!r} differs from its directory {directory.name!r}")
-    generation = _table(data, "generation", where)
-    before, after = generation.get("before"), generation.get("after")
-    if not isinstance(before, str) or not isinstance(after, str):
-        raise ConfigError(f"{where}: [generation] needs before and after")
-    applies = _table(data, "applies-to", where)
+        data.fail(f"{name!r} differs from its directory {directory.name!r}", "name")
+    generation = data.table("generation", {})
+    if not isinstance(generation.raw("before", None), str) or not isinstance(generation.raw("after", None), str):
+        data.fail("[generation] needs before and after (strings)", "generation")
+    applies = data.table("applies-to", {})
     return PatchRecipe(
         name=name,
-        summary=str(data.get("summary", "")),
+        summary=data.string("summary", ""),
         directory=directory,
-        origin=_load_origin(_table(data, "origin", where), directory, where),
+        origin=_load_origin(data.table("origin", {}), directory),
         applies_to=AppliesTo(
-            branches=_strings(applies, "branches", where),
-            releases=_strings(applies, "releases", where),
-            contained_since=_optional_str(applies, "contained-since", where),
+            branches=applies.strings("branches", ()),
+            releases=applies.strings("releases", ()),
+            contained_since=applies.string("contained-since", None),
         ),
-        generation_before=before,
-        generation_after=after,
-        notes=str(data.get("notes", "")),
+        generation_before=generation.string("before"),
+        generation_after=generation.string("after"),
+        notes=data.string("notes", ""),
     )
 
 
@@ -205,18 +186,16 @@ def _load_series(root: Path, recipes: dict[str, PatchRecipe]) -> dict[str, Serie
     where = root / SERIES_FILE
     if not where.is_file():
         return {}
-    data = tomlfile.load(where, hint=RECIPE_HINT).data
+    data = tomlfile.load(where, hint=RECIPE_HINT)
     series: dict[str, Series] = {}
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: [{name}] must be a table")
+    for name, table in data.subtables().items():
         if name in recipes:
-            raise ConfigError(f"{where}: series {name!r} has the name of a patch")
-        patches = _strings(table, "patches", where)
+            data.fail(f"series {name!r} has the name of a patch", name)
+        patches = table.strings("patches", ())
         for patch in patches:
             if patch not in recipes:
-                raise ConfigError(f"{where}: series {name!r} names unknown patch {patch!r}")
-        series[name] = Series(name=name, summary=str(table.get("summary", "")), patches=patches)
+                table.fail(f"series {name!r} names unknown patch {patch!r}", "patches")
+        series[name] = Series(name=name, summary=table.string("summary", ""), patches=patches)
     return series
 
 

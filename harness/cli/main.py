@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.OK)
     except OSError as exc:
         # Last resort for a host problem met mid-way (disk full, a directory made read-only under us): one line.
-        error = unusable(exc, "a file", "check free space and permissions, or point HARNESS_CACHE_DIR elsewhere")
+        error = unusable(exc, "check free space and permissions, or point HARNESS_CACHE_DIR elsewhere")
         print(f"harness: error: {error.one_line()}", file=sys.stderr)
         return int(error.exit_code)
 

@@ -39,10 +39,10 @@ def usable_dir(path: Path, *, what: str, fix: str) -> Path:
     return path
 
 
-def unusable(exc: OSError, what: str, fix: str) -> InfraError:
-    """The same wording for a write that failed later (ENOSPC in the middle of a download, say)."""
+def unusable(exc: OSError, fix: str) -> InfraError:
+    """The same wording for a file operation that failed later (ENOSPC mid-download, an unreadable --from file)."""
     where = f" {exc.filename}" if exc.filename else ""
-    return InfraError(f"cannot write {what}{where}: {_WHY.get(exc.errno or 0, exc.strerror)}", hint=fix)
+    return InfraError(f"cannot use{where}: {_WHY.get(exc.errno or 0, exc.strerror)}", hint=fix)
 
 
 __all__ = ["unusable", "usable_dir"]

@@ -49,3 +49,18 @@ def test_hostile_top_level_input(
         assert result.stdout.strip() or result.stderr.strip()
     else:
         assert_one_line_error(result, code, mentions=mentions)
+
+
+def test_a_disk_that_fills_up_mid_way_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """F12: ENOSPC (or any OSError) met after the directories were checked is exit 2 in one line, not a traceback."""
+    import errno
+
+    import harness.cli.image as image_cli
+
+    def full(args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "cache" / "images" / "blob.part"))
+
+    monkeypatch.setattr(image_cli, "_list", full)
+    result = run_in_process(("image", "list"), cwd=tmp_path, monkeypatch=monkeypatch)
+    assert_one_line_error(result, 2, mentions="no space left on the device")
+    assert "blob.part" in result.stderr
