@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import assert_no_traceback, assert_one_line_error, run_harness
-from support.hostile import data_dir, unchanged_outside
+from support.hostile_env import data_dir, unchanged_outside
 from support.httpd import IMAGE_NAME, SHA256, SHA512, XZ, BadMirror, bad_mirror
 from support.inproc import run_in_process
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import assert_no_traceback, assert_one_line_error
-from support.hostile import data_dir, freebsd_checkout, unchanged_outside
+from support.hostile_env import data_dir, freebsd_checkout, unchanged_outside
 from support.inproc import run_in_process
 
 RECIPE = Path("patches") / "kstack-object" / "patch.toml"
