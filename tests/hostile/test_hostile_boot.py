@@ -1,6 +1,6 @@
 """Hostile input for `harness boot` (and the VM profiles it reads): the review's cases A.6, as a test each.
 
-No guest boots: ``qemu-system-*`` on PATH are stand-ins that refuse to start (tests/support/hostile.py), so a case
+No guest boots: ``qemu-system-*`` on PATH are stand-ins that refuse to start (tests/support/hostile_env.py), so a case
 goes as far as QEMU's launch at most. Each asserts the exit code, one ``harness: error:`` line, no traceback and
 nothing changed outside the cache and the run directory. Ids start with the review's case number.
 """
