@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from support.cli import assert_one_line_error, run_harness
-from support.hostile_env import data_dir, qemu_stubs, unchanged_outside
-from support.inproc import run_in_process
+
+from tests.support.cli import assert_one_line_error, run_harness
+from tests.support.hostile_env import data_dir, qemu_stubs, unchanged_outside
+from tests.support.inproc import run_in_process
 
 PROFILE = Path("vm_configs") / "freebsd-amd64.toml"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.cli import assert_no_traceback, assert_one_line_error, run_harness
-from support.hostile_env import data_dir, freebsd_checkout, unchanged_outside
-from support.inproc import run_in_process
+
+from tests.support.cli import assert_no_traceback, assert_one_line_error, run_harness
+from tests.support.hostile_env import data_dir, freebsd_checkout, unchanged_outside
+from tests.support.inproc import run_in_process
 
 SRC = ("--src", "{tmp}/src", "--dry-run")
 

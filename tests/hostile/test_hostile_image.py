@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from support.cli import assert_no_traceback, assert_one_line_error, run_harness
-from support.hostile_env import data_dir, unchanged_outside
-from support.httpd import IMAGE_NAME, SHA256, SHA512, XZ, BadMirror, bad_mirror
-from support.inproc import run_in_process
 
 from harness.images.unpack import decompress_xz
+from tests.support.cli import assert_no_traceback, assert_one_line_error, run_harness
+from tests.support.hostile_env import data_dir, unchanged_outside
+from tests.support.httpd import IMAGE_NAME, SHA256, SHA512, XZ, BadMirror, bad_mirror
+from tests.support.inproc import run_in_process
 
 MANIFEST = Path("images") / "freebsd-14.4.toml"
 SITES = Path("images") / "sites.toml"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.cli import assert_no_traceback, assert_one_line_error
-from support.inproc import run_in_process
+
+from tests.support.cli import assert_no_traceback, assert_one_line_error
+from tests.support.inproc import run_in_process
 
 PREDICT = ("model", "predict", "--workload", "thread-hold")
 

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from support.cli import assert_no_traceback, assert_one_line_error
-from support.hostile_env import data_dir, qemu_stubs, unchanged_outside
-from support.inproc import run_in_process
+
+from tests.support.cli import assert_no_traceback, assert_one_line_error
+from tests.support.hostile_env import data_dir, qemu_stubs, unchanged_outside
+from tests.support.inproc import run_in_process
 
 PROFILE = Path("vm_configs") / "linuxtest-amd64.toml"
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.cli import assert_no_traceback, assert_one_line_error, run_harness
-from support.inproc import run_in_process
+
+from tests.support.cli import assert_no_traceback, assert_one_line_error, run_harness
+from tests.support.inproc import run_in_process
 
 CASES = [
     # id, argv, extra env, exit code, mentions (None: no one-line error expected); ids with "-real-" run in a process

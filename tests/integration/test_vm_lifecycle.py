@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from support.signals import terminal_dispositions
 
 from harness.errors import VMError
 from harness.guests.linuxtest.boot import booted, machine_for
 from harness.vm import profile as profiles
 from harness.vm.machine import BootSpec, Disk, Machine, ShutdownHow
 from harness.vm.profile import NumaNode
+from tests.support.signals import terminal_dispositions
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.settings import PROJECT_ROOT
-from support.cli import tree_state
+from tests.support.cli import tree_state
 
 #: A QEMU that refuses to start: every verb that launches QEMU is driven up to the launch, never a guest boot.
 QEMU_STUB = "#!/bin/sh\necho 'fake qemu: refusing to start' >&2\nexit 1\n"

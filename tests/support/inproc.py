@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from support.cli import CliResult
+from tests.support.cli import CliResult
 
 
 def _exit_code(exc: SystemExit, err: io.StringIO) -> int:

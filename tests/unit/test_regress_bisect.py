@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support.signals import terminal_dispositions
 
 from harness.cli.main import main
 from harness.regress.bisect import Range, bisect, resolve_range
 from harness.regress.outcome import Mark, StepOutcome, mark_for_exit
+from tests.support.signals import terminal_dispositions
 
 COMMITS = 20
 FIRST_BAD = 13  # commits 1..12 say "good" in state, 13.. say "bad"
