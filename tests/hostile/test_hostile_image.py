@@ -297,3 +297,16 @@ def test_xz_decompression_memory_is_bounded_for_a_bomb(tmp_path: Path) -> None:
     assert peak < 8 << 20, f"peak {peak} bytes while decompressing {size} bytes"
     with (tmp_path / "bomb.raw").open("rb") as produced:
         assert hashlib.sha256(produced.read()).digest() == hashlib.sha256(bytes(size)).digest()
+
+
+def test_an_https_to_http_redirect_is_named_in_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """S6: urllib follows https → http silently; the harness's redirect handler names the downgrade."""
+    import urllib.request
+
+    from harness.images.http import _CheckedRedirects
+
+    request = urllib.request.Request("https://mirror.example/CI-IMAGES/x.raw.xz")
+    followed = _CheckedRedirects().redirect_request(request, None, 302, "Found", {}, "http://evil.example/x.raw.xz")
+    assert followed is not None and followed.full_url == "http://evil.example/x.raw.xz"
+    err = capsys.readouterr().err
+    assert "warning" in err and "https://mirror.example/CI-IMAGES/x.raw.xz" in err and "http://evil.example" in err

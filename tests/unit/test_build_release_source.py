@@ -118,3 +118,38 @@ def test_unreachable_mirror_says_how_to_build_without_it(tmp_path: Path, monkeyp
         fetch_src_txz("14.1-RELEASE")
     line = caught.value.one_line()
     assert "cannot reach" in line and "--src DIR" in line and "--image" not in line
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        tarfile.TarInfo("usr/src/../../escaped.txt"),  # traversal
+        tarfile.TarInfo("usr/src/abs-link"),  # a symlink to an absolute path
+    ],
+    ids=["traversal", "absolute-symlink"],
+)
+def test_an_unsafe_src_txz_is_one_line_and_leaves_no_tree(tmp_path: Path, hostile: tarfile.TarInfo) -> None:
+    """S11: tarfile's ``data`` filter refuses the member; that is a BuildError naming the archive, and the tree
+    extracted so far (into a scratch dir beside the final place) is gone, not left for the next run to use."""
+    from harness.build.release_source import import_tree
+    from harness.errors import BuildError
+    from harness.images.checksums import Digest
+
+    archive = tmp_path / "src.txz"
+    with tarfile.open(archive, "w:xz") as tar:
+        good = tarfile.TarInfo("usr/src/sys/conf/newvers.sh")
+        good.size = len(NEWVERS)
+        tar.addfile(good, io.BytesIO(NEWVERS.encode()))
+        if hostile.name.endswith("abs-link"):
+            hostile.type, hostile.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(hostile, io.BytesIO(b""))
+    digest = Digest("sha256", hashlib.sha256(archive.read_bytes()).hexdigest())
+    cache = tmp_path / "cache"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HARNESS_CACHE_DIR", str(cache))
+        with pytest.raises(BuildError, match=r"src\.txz: refused an unsafe member") as caught:
+            import_tree(archive, digest, "14.1-RELEASE", "test")
+    assert "\n" not in caught.value.one_line()
+    root = cache / "sources" / f"14.1-RELEASE-{digest.hex[:16]}"
+    assert not (root / "src").exists() and not list(root.glob(".src-*")), list(root.iterdir())
+    assert not (tmp_path / "escaped.txt").exists()
