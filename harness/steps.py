@@ -101,6 +101,14 @@ def step(name: str, **fields: Any) -> Iterator[None]:
     _emit(StepEvent(name, "end", depth, time.time(), time.monotonic() - start, fields))
 
 
+def record(name: str, started: float, duration: float, **fields: Any) -> None:
+    """A step that already happened (``started`` wall-clock seconds, lasting ``duration``), e.g. a boot phase found
+    afterwards in a time-stamped console log: its start and end events, inside the current step."""
+    depth = _depth()
+    _emit(StepEvent(name, "start", depth, started, fields=fields))
+    _emit(StepEvent(name, "end", depth, started + duration, duration, fields))
+
+
 class StderrProgress:
     """Shows steps as indented lines on a stream: ``→ boot (arch=amd64)`` … ``✓ boot 12.3 s``."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.cli.common import add_json_flag, print_json
 from harness.cli.image import add_image_selection
@@ -20,6 +21,7 @@ examples:
   harness run                                       the default job
   harness run --guest linuxtest --arch arm64        prove the pipeline on the Linux test guest
   harness run --patch kstack-object --workload thread-hold --param thread-hold:threads=1024 --ddb
+  harness run --guest linuxtest --workload thread-hold --repeat 3   one cold boot, then two restores
 exit codes: 0 all checks passed, 1 a check failed, 2 infrastructure/usage error, 3 the guest kernel crashed
 """
 
@@ -106,6 +108,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--keep-vm", action="store_true", help="keep the VM up after the workloads (Ctrl-C ends)")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the workloads N times, each on a fresh VM (restored from the VM snapshot after the first boot), "
+        "one run directory each, then the flaky-aware verdict over them",
+    )
+    parser.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="always boot cold: neither restore nor save a VM snapshot (harness cache list shows them)",
+    )
+    parser.add_argument(
         "--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where run directories go (./runs)"
     )
     add_json_flag(parser)
@@ -119,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     from harness.run.request import RunRequest
 
     kind = registry.select(args.guest)
+    if not 1 <= args.repeat <= 100:
+        raise UsageError(f"--repeat {args.repeat}: must be 1 to 100", hint="e.g. --repeat 3")
+    if args.repeat > 1 and args.keep_vm:
+        raise UsageError("--keep-vm keeps one VM up, --repeat runs several", hint="give one of them")
     request = RunRequest(
         guest=args.guest,
         arch=args.arch,
@@ -135,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         offline=args.offline,
         pin=args.pin,
         image=args.image,
+        snapshot=not args.no_snapshot,
         argv=["harness", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("harness") else ["harness", "run"],
     )
     kind.check_options(request)
@@ -147,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kernel and not args.kernel.is_dir():
         raise UsageError(f"--kernel {args.kernel} is not a directory", hint="pass the output dir of `harness build`")
     request.workloads = request.workloads or list(profile(args.guest).default_workloads)
+    if args.repeat > 1:
+        return _repeat(request, args)
     with listening(StderrProgress()):
         outcome = execute(request)
     if args.json:
@@ -154,3 +176,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(outcome.result, outcome.run.path, outcome.reports)
     return int(outcome.result.exit_code)
+
+
+def _repeat(request: Any, args: argparse.Namespace) -> int:
+    from harness.report.table import print_summary
+    from harness.run.repeat import SUMMARY, execute_repeats
+
+    with listening(StderrProgress()):
+        outcome = execute_repeats(request, args.repeat)
+    if args.json:
+        print_json(
+            {
+                "cell": str(outcome.cell),
+                "verdict": outcome.summary.verdict.value,
+                "exit_code": int(outcome.exit_code),
+                "runs": [{"run_dir": str(o.run.path), **o.result.to_json()} for o in outcome.runs],
+            }
+        )
+        return int(outcome.exit_code)
+    for run in outcome.runs:
+        print_summary(run.result, run.run.path, run.reports)
+    print(f"repeats: {outcome.summary.describe()} (exit {int(outcome.exit_code)})")
+    print(f"summary: {outcome.cell / SUMMARY}")
+    return int(outcome.exit_code)

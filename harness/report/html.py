@@ -8,7 +8,7 @@ import jinja2
 from markupsafe import Markup
 
 from harness.model.prediction import number
-from harness.report import plots
+from harness.report import plots, timeline
 from harness.report.results import RunResult
 
 
@@ -27,6 +27,7 @@ def render(result: RunResult) -> str:
         exit_code=int(result.exit_code),
         check_plot=Markup(plots.check_plot(result.verdicts)) if result.verdicts else None,
         series=series,
+        timeline=Markup(timeline.svg(result.timeline)) if result.timeline else None,
     )
 
 

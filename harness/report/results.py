@@ -43,6 +43,8 @@ class RunResult:
     analyzed_offline: bool = False
     notes: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: The VM start's phases from steps.jsonl (``harness.report.timeline``): name, kind, start, seconds.
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -43,6 +43,10 @@ def print_summary(result: RunResult, run_dir: Path, reports: dict[str, Path]) ->
         console.print(f"[bold magenta]guest kernel crashed{where}: {result.crash.title}[/]")
     if result.error:
         console.print(f"[yellow]error: {result.error}[/]")
+    start = result.metadata.get("vm_start")
+    if isinstance(start, dict) and start.get("how") in ("boot", "restore"):
+        how = "booted cold" if start["how"] == "boot" else f"restored from snapshot {start.get('snapshot')}"
+        console.print(f"VM {how} in {start.get('seconds')} s (QEMU start to SSH ready)", markup=False)
     for note in result.notes:
         console.print(f"note: {note}")
     console.print(f"run directory: {run_dir}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from harness.report import timeline
 from harness.report.results import Crash, RunResult
 from harness.run.kinds import registry
 from harness.run.kinds.base import GuestKind, check_model_overrides
 from harness.run.metadata import RunMetadata, WorkloadStatus
 from harness.run.request import ModelOverrides
-from harness.run.rundir import RunDir
+from harness.run.rundir import STEPS, RunDir
 from harness.steps import step
 
 
@@ -49,7 +50,11 @@ def analyze(run: RunDir, *, offline: bool = False, model_overrides: ModelOverrid
         analyzed_offline=offline,
         error=meta.error,
         metadata=meta.shown(),
+        timeline=timeline.read(run.path / STEPS),
     )
+    start = (meta.guest_facts or {}).get("vm_start")
+    if isinstance(start, dict):
+        result.metadata["vm_start"] = start  # how the VM started: boot or restore, seconds, snapshot
     if overrides:
         result.metadata["model"] = overrides  # the constants this judgement used, the run's and analyze's
     for entry in meta.workloads:

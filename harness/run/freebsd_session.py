@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,19 @@ from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
 from harness.images import BaseImage, ImageManifest
+from harness.run import vmstart
 from harness.run.collect import snapshot
 from harness.run.profiles import GuestProfile
 from harness.run.request import RunRequest
 from harness.run.rundir import RunDir
 from harness.run.session import GuestSession, hold_for_user
 from harness.steps import step
+from harness.vm import accel as accelerators
+from harness.vm import snapshot as snapshots
+from harness.vm.guest import StartHints
+from harness.vm.machine import BootSpec, Disk, Machine
+from harness.vm.phases import Timeline
+from harness.vm.profile import VMProfile
 
 if TYPE_CHECKING:
     from harness.guests.freebsd.kernel import KernelBuild
@@ -81,31 +89,113 @@ def prepare(request: RunRequest) -> Prepared:
     return Prepared(manifest, base, build)
 
 
+def freebsd_key(
+    prepared: Prepared, vm_profile: VMProfile, accel: str, extra_args: tuple[str, ...]
+) -> snapshots.SnapshotKey:
+    """The snapshot key of a FreeBSD boot. The image digest identifies the verified base image by its cache path
+    (the cache names it by its checksum), size and mtime: hashing gigabytes per run would cost more than a restore
+    saves. The kernel digest is the installed kernel file's (the release's own kernel: the image's)."""
+    manifest, base, build = prepared.manifest, prepared.base, prepared.build
+    stat = base.path.stat()
+    identity = (
+        f"{manifest.release}|{manifest.arch}|{manifest.file}|{base.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    )
+    kernel = f"{build.name}:{snapshots.file_digest(build.kernel)}" if build is not None else "release kernel"
+    return snapshots.SnapshotKey(
+        guest="freebsd",
+        arch=manifest.arch,
+        image_digest=hashlib.sha256(identity.encode()).hexdigest(),
+        kernel_digest=hashlib.sha256(kernel.encode()).hexdigest(),
+        profile_digest=snapshots.profile_digest(vm_profile, accel, *extra_args),
+    )
+
+
 @contextlib.contextmanager
 def freebsd(
     run: RunDir, profile: GuestProfile, request: RunRequest, prepared: Prepared, *, keep_vm: bool = False
 ) -> Iterator[GuestSession]:
-    from harness.guests.freebsd.boot import booted
+    """Restored from the VM snapshot of this image, kernel and profile (after login, sshd, the kernel proof and
+    the fingerprint), else booted, configured and saved (``harness.run.vmstart``)."""
+    from harness.guests.freebsd.adapter import FreeBSDGuest
+    from harness.guests.freebsd.boot import needs_comconsole, vm_profile
 
-    manifest, base, build = prepared.manifest, prepared.base, prepared.build
+    manifest = prepared.manifest
     run.update_metadata(release=manifest.release, image=manifest.file, expected_generation=manifest.expected_generation)
-    with booted(manifest, base, run.path, kernel=build) as guest:
-        facts: dict[str, object] = {
-            "arch": request.arch,
-            "release": manifest.release,
-            "generation": guest.result.generation,
-            "generation_reason": guest.result.generation_reason,
-            # A JSON object (bootfile, ident, uname_v), so compare and reports read fields, not a repr.
-            "kernel": dataclasses.asdict(guest.result.kernel),
-            "ddb_ready": guest.result.ddb_ready,
-            "accel": guest.result.accel,
-        }
-        if request.ddb and not guest.result.ddb_ready:
+    adapter = FreeBSDGuest(needs_comconsole=needs_comconsole(manifest))
+    machine_profile = vm_profile(manifest, adapter)
+    accel = accelerators.choose(machine_profile.qemu, machine_profile.arch, machine_profile.accelerators).accel
+    extra = tuple(adapter.data.firmware.bios_serial_args) if adapter.needs_comconsole else ()
+    chance = vmstart.lookup(request.snapshot, lambda: freebsd_key(prepared, machine_profile, accel, extra))
+    with contextlib.ExitStack() as stack:
+        started = None
+        if chance.snapshot is not None:
+
+            def make_machine(boot: BootSpec, incoming: Path | None) -> Machine:
+                timeout = snapshots.settings().restore_timeout
+                return Machine.for_guest(
+                    adapter,
+                    machine_profile,
+                    boot,
+                    run.path,
+                    name="freebsd",
+                    accel=accel,
+                    incoming=incoming,
+                    incoming_timeout=timeout,
+                )
+
+            # The disk is the snapshot's (restore_spec gives each run a fresh overlay of it).
+            boot = BootSpec(disks=(Disk(chance.snapshot.disk(0), "qcow2"),), extra_args=extra)
+            started = vmstart.restore(
+                stack,
+                chance.snapshot,
+                boot,
+                make_machine,
+                hints=adapter.start_hints,
+                key_dir=run.path / "ssh",
+                ssh_timeout=adapter.data.timeouts.ssh,
+            )
+        if started is None:
+            started = _cold_boot(stack, run, request, prepared, accel, adapter.start_hints)
+            vmstart.save_booted(
+                chance, started, prompt=started.machine.console.prompt or "", ssh_timeout=adapter.data.timeouts.ssh
+            )
+        stack.callback(lambda: started.ssh.close())
+        facts = {**started.facts, "vm_start": started.record()}
+        if request.ddb and not facts.get("ddb_ready"):
             raise UsageError(
                 "--ddb needs a kernel with DDB, and this one has none",
                 hint="build one with `options DDB` (harness build) and pass --kernel DIR",
             )
-        snapshot(guest.ssh, run, profile, "fingerprint", commands=profile.fingerprint)
-        yield GuestSession(guest.machine, guest.ssh, guest.adapter, profile, guest.key, facts)
+        snapshot(started.ssh, run, profile, "fingerprint", commands=profile.fingerprint)
+        yield GuestSession(started.machine, started.ssh, adapter, profile, started.key, facts)
         if keep_vm:
-            hold_for_user(guest.machine, guest.key)
+            hold_for_user(started.machine, started.key)
+
+
+def _cold_boot(
+    stack: contextlib.ExitStack, run: RunDir, request: RunRequest, prepared: Prepared, accel: str, hints: StartHints
+) -> vmstart.Started:
+    """Boot the image (first-boot configuration, kernel install, proof, DDB, fingerprint) under the ``boot`` step,
+    with its phases from the console."""
+    from harness.guests.freebsd.boot import booted
+
+    manifest, base, build = prepared.manifest, prepared.base, prepared.build
+    with step("boot", guest="freebsd", release=manifest.release, arch=manifest.arch):
+        guest = stack.enter_context(booted(manifest, base, run.path, kernel=build, accel=accel))
+        machine = guest.machine
+        timeline = Timeline(machine.launch_started)
+        timeline.mark("qemu start", machine.ready_at)
+        timeline.console(machine.console, hints.boot_markers)
+        timeline.mark("setup and ssh")  # login, first boot, kernel install, proof, DDB, fingerprint
+        timeline.emit("boot")
+    facts = {
+        "arch": request.arch,
+        "release": manifest.release,
+        "generation": guest.result.generation,
+        "generation_reason": guest.result.generation_reason,
+        # A JSON object (bootfile, ident, uname_v), so compare and reports read fields, not a repr.
+        "kernel": dataclasses.asdict(guest.result.kernel),
+        "ddb_ready": guest.result.ddb_ready,
+        "accel": guest.result.accel,
+    }
+    return vmstart.Started(machine, guest.ssh, guest.key, "boot", timeline.total, facts)

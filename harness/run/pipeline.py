@@ -138,6 +138,7 @@ def reproducer_argv(request: RunRequest, typed: dict[str, dict[str, ParamValue]]
         argv += [arg for key, value in params.items() for arg in ("--param", f"{name}:{key}={value}")]
     argv += [arg for key, value in request.model.items() for arg in ("--model", f"{key}={value}")]
     argv += ["--ddb"] if request.ddb else []
+    argv += [] if request.snapshot else ["--no-snapshot"]
     return [*argv, "--runs-dir", str(request.runs_root)]
 
 

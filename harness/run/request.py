@@ -37,3 +37,5 @@ class RunRequest:
     pin: str | None = None
     #: An image file the user downloaded (``--image``): used instead of fetching the release's image.
     image: Path | None = None
+    #: Restore the VM from its snapshot when one matches, else boot cold and save one (``--no-snapshot``: False).
+    snapshot: bool = True

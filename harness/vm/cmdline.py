@@ -18,6 +18,8 @@ class RunPaths:
     qmp: Path
     firmware_vars: Path
     disks: tuple[Path, ...]
+    #: An open file descriptor holding a saved VM state (``harness.vm.snapshot``): QEMU loads it instead of booting.
+    incoming_fd: int | None = None
 
 
 def build_command(
@@ -58,6 +60,9 @@ def build_command(
         if append:
             cmd += ["-append", append]
     cmd += [*profile.extra_args, *boot.extra_args]
+    if paths.incoming_fd is not None:
+        # Same machine and devices as the boot that saved the state: only where it comes from is added.
+        cmd += ["-incoming", f"fd:{paths.incoming_fd}"]
     return cmd
 
 

@@ -172,6 +172,11 @@ class Console:
         self._pump.join(timeout=5)
 
     @property
+    def opened_at(self) -> float:
+        """Monotonic time the console opened: the log's ``[   1.234]`` stamps count from here."""
+        return self._started
+
+    @property
     def closed(self) -> bool:
         return not self._pump.is_alive()
 

@@ -86,6 +86,30 @@ class DeathStrings:
 
 
 @dataclass(frozen=True)
+class StartHints:
+    """What starting a VM needs from a guest OS beyond logging in (``[clock]`` and ``[phases]`` of its data file).
+
+    ``set_clock``: a shell command with ``{epoch}`` (host UTC seconds) that sets the guest's wall clock; run after
+    a restore, whose guest clock stood still while the state was saved. ``read_clock`` prints the guest's UTC
+    seconds. ``boot_markers``: (phase, regex) in boot order; a phase ends at the first console line matching its
+    regex (the report's boot timeline).
+    """
+
+    set_clock: str
+    read_clock: str
+    boot_markers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_tables(cls, clock: dict[str, object], phases: dict[str, object]) -> StartHints:
+        markers = phases.get("markers", [])
+        if not isinstance(markers, list) or not all(
+            isinstance(m, list) and len(m) == 2 and all(isinstance(x, str) for x in m) for m in markers
+        ):
+            raise TypeError("[phases] markers must be a list of [phase, regex] pairs")
+        return cls(str(clock["set"]), str(clock["read"]), tuple((m[0], m[1]) for m in markers))
+
+
+@dataclass(frozen=True)
 class Credentials:
     """How to log in over SSH once the guest is up."""
 

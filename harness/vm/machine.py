@@ -6,6 +6,9 @@
             ssh.run("uname -a")
         vm.shutdown(adapter.poweroff_command)
 
+``incoming=PATH`` starts QEMU from a VM state saved by ``save_state`` (same profile and boot spec) instead of
+booting; ``harness.vm.snapshot`` keeps such states.
+
 Launch failures raise ``VMLaunchFailure`` with the command line, exit code, stderr and the last console lines.
 Shutdown escalates: guest poweroff command → QMP ``system_powerdown`` → QMP ``quit`` → SIGKILL. QEMU also gets
 SIGKILL from the kernel if the harness process dies (``PR_SET_PDEATHSIG``; strictly, when the thread that
@@ -17,7 +20,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import dataclasses
 import enum
+import os
 import shutil
 import socket
 import subprocess
@@ -41,6 +46,10 @@ from harness.vm.stream import SocketStream
 
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
+#: Migration bandwidth for saving a state to a file (QEMU 7.2's default is 32 MiB/s, made for live networks).
+_SAVE_BANDWIDTH = 16 << 30
+#: The QMP name of the file descriptor a state is saved through.
+_SAVE_FD_NAME = "harness-vmstate"
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,8 @@ class Machine:
         forward_ssh_at_launch: bool = True,
         launch_timeout: float = 30.0,
         name: str = "vm",
+        incoming: Path | None = None,
+        incoming_timeout: float = 300.0,
     ) -> None:
         self.profile = profile
         self.boot = boot
@@ -112,6 +123,8 @@ class Machine:
         self.forward_ssh_at_launch = forward_ssh_at_launch
         self.launch_timeout = launch_timeout
         self.name = name
+        self.incoming = incoming
+        self.incoming_timeout = incoming_timeout
         self.command: list[str] = []
         self.process: subprocess.Popen[bytes] | None = None
         self.accel: accelerators.AccelChoice | None = None
@@ -120,7 +133,12 @@ class Machine:
         self._console: Console | None = None
         self._sockdir: Path | None = None
         self._stderr_path = run_dir / f"{name}.qemu.stderr"
+        #: Monotonic times: launch began, QEMU was started, its QMP answered, it was ready (a saved state loaded).
+        self.launch_started = 0.0
         self.launched_at = 0.0
+        self.connected_at = 0.0
+        self.ready_at = 0.0
+        self.paths: RunPaths | None = None
         self._finished = False
         self.shutdown_how: ShutdownHow | None = None
 
@@ -135,10 +153,13 @@ class Machine:
         name: str,
         accel: str | None = None,
         forward_ssh_at_launch: bool = True,
+        incoming: Path | None = None,
+        incoming_timeout: float = 300.0,
     ) -> Machine:
         """The one way to build a Machine for a guest: its death strings, power-off command and console pace come
         from the guest's adapter (the guest contract, ``harness.vm.guest``). ``forward_ssh_at_launch=False``: no
-        host port reaches the guest's sshd until ``open_ssh_forward`` (a guest whose stock sshd is unsafe)."""
+        host port reaches the guest's sshd until ``open_ssh_forward`` (a guest whose stock sshd is unsafe).
+        ``incoming``: a saved VM state to restore instead of booting (``harness.vm.snapshot``)."""
         return cls(
             profile,
             boot,
@@ -149,6 +170,8 @@ class Machine:
             accel=accel,
             name=name,
             forward_ssh_at_launch=forward_ssh_at_launch,
+            incoming=incoming,
+            incoming_timeout=incoming_timeout,
         )
 
     # --- context manager ---------------------------------------------------------------------------------------
@@ -181,6 +204,7 @@ class Machine:
     # --- launch --------------------------------------------------------------------------------------------------
 
     def launch(self) -> None:
+        self.launch_started = time.monotonic()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # Unix socket paths are limited to 108 bytes, so sockets live in a short private temp dir.
         self._sockdir = make_socket_dir()
@@ -212,18 +236,28 @@ class Machine:
             shutil.copyfile(firmware[1], paths.firmware_vars)
         self._make_overlays(paths)
         forwarded = self.ssh_guest_port if self.forward_ssh_at_launch else None
-        self.command = build_command(self.profile, self.boot, paths, self.accel.accel, firmware, forwarded)
-        (self.run_dir / f"{self.name}.cmdline").write_text(" ".join(self.command) + "\n")
         if shutil.which(self.profile.qemu) is None:
             raise HostError(f"{self.profile.qemu} not found", hint=f"install QEMU for {self.profile.arch}")
-        with self._stderr_path.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                self.command,
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent_hook(),
+        incoming_fd = os.open(self.incoming, os.O_RDONLY | os.O_CLOEXEC) if self.incoming else None
+        try:
+            paths = dataclasses.replace(paths, incoming_fd=incoming_fd)
+            self.paths = paths
+            self.command = build_command(
+                self.profile, self.boot, paths, self.accel.accel, firmware, forwarded
             )
+            (self.run_dir / f"{self.name}.cmdline").write_text(" ".join(self.command) + "\n")
+            with self._stderr_path.open("wb") as stderr:
+                self.process = subprocess.Popen(
+                    self.command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=stderr,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=_die_with_parent_hook(),
+                    pass_fds=() if incoming_fd is None else (incoming_fd,),
+                )
+        finally:
+            if incoming_fd is not None:
+                os.close(incoming_fd)  # QEMU has its own copy
         self.launched_at = time.monotonic()
         atexit.register(self.kill)
         sock = self._connect_serial(paths.serial)
@@ -237,9 +271,31 @@ class Machine:
         self.qmp = QMP(paths.qmp)
         self._await_socket(paths.qmp, "QMP socket")
         self.qmp.connect()
+        self.connected_at = time.monotonic()
         if forwarded is not None:
             self.ssh_port = self.qmp.host_forward_port(forwarded)
+        if self.incoming is not None:
+            self._await_incoming()
+        self.ready_at = time.monotonic()
         note("qemu", f"pid {self.process.pid}, accel {self.accel.accel}, ssh port {self.ssh_port}", vm=self.name)
+
+    def _await_incoming(self) -> None:
+        """Wait until QEMU has loaded the saved state, then run the guest (it was saved stopped, so stays paused)."""
+        deadline = time.monotonic() + self.incoming_timeout
+        while True:
+            self._raise_if_exited("while loading the saved VM state")
+            status = str((self.qmp.command("query-status") or {}).get("status", ""))
+            if status != "inmigrate":
+                break
+            if time.monotonic() > deadline:
+                raise self._launch_failure(
+                    f"QEMU did not load the saved state within {self.incoming_timeout:.0f} s", None
+                )
+            time.sleep(0.02)
+        if status in ("paused", "postmigrate", "prelaunch"):
+            self.qmp.command("cont")
+        elif status != "running":
+            raise self._launch_failure(f"QEMU is {status!r} after loading the saved state", None)
 
     def _make_overlays(self, paths: RunPaths) -> None:
         for disk, overlay in zip(self.boot.disks, paths.disks, strict=True):
@@ -351,6 +407,48 @@ class Machine:
 
     def inject_nmi(self) -> None:
         self.qmp.command("inject-nmi")
+
+    def writable_disks(self) -> tuple[Path, ...]:
+        """The disk files this VM writes: its per-run overlays, or the images it was given to write."""
+        if self.paths is None:
+            raise VMError(f"{self.name}: not launched")
+        return tuple(
+            overlay if disk.overlay else disk.base
+            for disk, overlay in zip(self.boot.disks, self.paths.disks, strict=True)
+        )
+
+    def save_state(self, path: Path, timeout: float = 300.0) -> int:
+        """Stop the guest and save its whole state (RAM, devices) to ``path``; returns its size in bytes.
+
+        The guest stays stopped, so its disks hold exactly the saved moment until ``resume``. A QEMU migration
+        to a file descriptor: it needs nothing from the disks (unlike ``savevm``), so a guest without disks (the
+        initramfs test guest) and one with a raw UEFI vars pflash save alike, on both arches.
+        """
+        self.qmp.command("stop")
+        self.qmp.command("migrate-set-parameters", **{"max-bandwidth": _SAVE_BANDWIDTH})
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            self.qmp.send_fd(_SAVE_FD_NAME, fd)
+            self.qmp.command("migrate", uri=f"fd:{_SAVE_FD_NAME}")
+        finally:
+            os.close(fd)
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.qmp.command("query-migrate") or {}
+            status = str(info.get("status", ""))
+            if status == "completed":
+                return path.stat().st_size
+            if status in ("failed", "cancelled"):
+                raise VMError(f"{self.name}: saving the VM state failed: {info.get('error-desc', status)}")
+            if time.monotonic() > deadline or not self.running:
+                with contextlib.suppress(VMError):
+                    self.qmp.command("migrate_cancel")
+                raise VMError(f"{self.name}: saving the VM state did not finish within {timeout:.0f} s ({status})")
+            time.sleep(0.02)
+
+    def resume(self) -> None:
+        """Run the guest again after ``save_state``."""
+        self.qmp.command("cont")
 
     def wait_exit(self, timeout: float) -> int | None:
         if self.process is None:

@@ -32,11 +32,17 @@ class QMP:
             if time.monotonic() > deadline:
                 raise VMError(f"QMP socket {self.path} did not appear within {timeout:.0f} s")
             time.sleep(0.02)
-        monitor = QEMUMonitorProtocol(str(self.path))
-        try:
-            monitor.connect()
-        except Exception as exc:  # qemu.qmp raises several unrelated types here
-            raise VMError(f"QMP connect to {self.path} failed: {exc}") from exc
+        while True:
+            monitor = QEMUMonitorProtocol(str(self.path))
+            try:
+                monitor.connect()
+                break
+            except Exception as exc:  # qemu.qmp raises several unrelated types here
+                # QEMU binds the socket a moment before it listens: a refusal then is not yet an answer.
+                refused = isinstance(exc.__cause__ or exc, ConnectionRefusedError) or "Connection refused" in str(exc)
+                if not refused or time.monotonic() > deadline:
+                    raise VMError(f"QMP connect to {self.path} failed: {exc}") from exc
+                time.sleep(0.05)
         monitor.settimeout(self.command_timeout)
         self._monitor = monitor
 
@@ -57,6 +63,17 @@ class QMP:
             error = result["error"]
             raise VMError(f"QMP {name}: {error.get('class')}: {error.get('desc')}")
         return result.get("return") if isinstance(result, dict) else result
+
+    def send_fd(self, name: str, fd: int) -> None:
+        """Pass ``fd`` to QEMU (SCM_RIGHTS on the QMP socket) under ``name``, for a URI like ``fd:<name>``."""
+        if self._monitor is None:
+            raise VMError(f"QMP getfd {name}: not connected")
+        with self._lock:
+            try:
+                self._monitor.send_fd_scm(fd)
+            except Exception as exc:  # qemu.qmp raises its own types, OSError underneath
+                raise VMError(f"QMP: cannot pass a file descriptor to QEMU: {exc}") from exc
+        self.command("getfd", fdname=name)
 
     def hmp(self, command_line: str) -> str:
         return str(self.command("human-monitor-command", **{"command-line": command_line}))

@@ -48,6 +48,14 @@ class SSHKey:
         (directory / f"{name}.pub").write_text(cls._public_line(key) + "\n")
         return cls(path, key)
 
+    @classmethod
+    def load(cls, path: Path) -> SSHKey:
+        """A key made earlier by ``generate`` (e.g. the one a saved VM state's guest authorises)."""
+        try:
+            return cls(path, paramiko.Ed25519Key.from_private_key_file(str(path)))
+        except (OSError, paramiko.SSHException) as exc:
+            raise SSHError(f"cannot read the SSH key {path}: {exc}") from exc
+
     @staticmethod
     def _public_line(key: paramiko.PKey) -> str:
         return f"{key.get_name()} {key.get_base64()} harness"

@@ -8,6 +8,7 @@ gone when that module ends).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,3 +71,16 @@ def kdb_arches() -> list[str]:
     if "arm64" in wanted or kdbkernel.cached("arm64") is not None:
         arches.append("arm64")
     return arches
+
+
+@pytest.fixture(scope="session", autouse=True)
+def vm_snapshot_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """VM snapshots saved by runs of this session go to a temp dir (later runs of the session restore them), never
+    to the user's cache: a test must not restore a guest some other checkout saved. Removed at the end (large)."""
+    from harness.vm import snapshot as snapshots
+
+    root = tmp_path_factory.mktemp("vm-snapshots")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshots, "default_root", lambda: root)
+        yield root
+    shutil.rmtree(root, ignore_errors=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from harness.guests.freebsd import ddb
 from harness.guests.freebsd.data import FreeBSDData, load
 from harness.guests.freebsd.login import Session, login, prompt_regex
-from harness.vm.guest import Credentials, DeathStrings, DebuggerDialect
+from harness.vm.guest import Credentials, DeathStrings, DebuggerDialect, StartHints
 
 if TYPE_CHECKING:
     from harness.vm.console import Console
@@ -38,6 +38,10 @@ class FreeBSDGuest:
     @property
     def debugger(self) -> DebuggerDialect:
         return ddb.dialect(self.data.ddb)
+
+    @property
+    def start_hints(self) -> StartHints:
+        return self.data.start
 
     @property
     def input_pace(self) -> float:

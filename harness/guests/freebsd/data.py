@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.util import tomlfile
+from harness.vm.guest import StartHints
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class FreeBSDData:
     kernel: KernelData
     ddb: DdbData
     firmware: FirmwareData
+    start: StartHints
 
 
 def _tuples(table: dict[str, Any]) -> dict[str, Any]:
@@ -95,4 +97,5 @@ def load() -> FreeBSDData:
             kernel=KernelData(**raw["kernel"]),
             ddb=DdbData(**_tuples(raw["ddb"])),
             firmware=FirmwareData(**_tuples(raw["firmware"])),
+            start=StartHints.from_tables(raw["clock"], raw["phases"]),
         )

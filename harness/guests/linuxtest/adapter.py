@@ -7,7 +7,7 @@ from typing import Any
 
 from harness.util import tomlfile
 from harness.vm.console import Console
-from harness.vm.guest import Credentials, DeathStrings, DebuggerDialect, EntryKind, EntryMethod
+from harness.vm.guest import Credentials, DeathStrings, DebuggerDialect, EntryKind, EntryMethod, StartHints
 
 
 def _settings() -> dict[str, Any]:
@@ -50,6 +50,9 @@ class LinuxTestGuest:
     reboot_seen: str = field(default_factory=lambda: _settings()["shell"]["reboot_seen"])
     input_pace: float = field(default_factory=lambda: float(_settings()["shell"]["input_pace"]))
     credentials: Credentials = field(default_factory=Credentials)
+    start_hints: StartHints = field(
+        default_factory=lambda: StartHints.from_tables(_settings()["clock"], _settings()["phases"])
+    )
 
     def login(self, console: Console, timeout: float) -> None:
         """No login: busybox init gives a root shell on the console. Wait for it, then set the unique prompt."""

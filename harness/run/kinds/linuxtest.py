@@ -38,7 +38,9 @@ class _Prepared:
     def session(self, run: RunDir, profile: GuestProfile, request: RunRequest) -> AbstractContextManager[GuestSession]:
         from harness.run.session import linuxtest
 
-        return linuxtest(run, profile, request.arch, keep_vm=request.keep_vm, kdb=request.ddb)
+        return linuxtest(
+            run, profile, request.arch, keep_vm=request.keep_vm, kdb=request.ddb, snapshot=request.snapshot
+        )
 
 
 def linux_workload(
