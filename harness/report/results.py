@@ -75,6 +75,8 @@ class RunResult:
         data["outcome"] = self.outcome
         data["exit_code"] = int(self.exit_code)
         data["counts"] = self.counts()
+        if not self.timeline:
+            del data["timeline"]  # a run without recorded VM start phases (before they were recorded) reads as before
         return data
 
 
