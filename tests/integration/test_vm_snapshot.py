@@ -110,7 +110,7 @@ def test_restored_guests_sample_with_the_hosts_clock(repeated: RepeatOutcome) ->
     for outcome in repeated.runs[1:]:
         samples = outcome.run.read_raw("thread-hold", "samples.txt") or ""
         ticks = [int(t) for t in re.findall(r"^== tick (\d+)", samples, re.M)]
-        created = outcome.run.metadata()["created"]
+        created = str(outcome.run.metadata().created)
         started = dt.datetime.fromisoformat(created).timestamp()
         finished = outcome.run.path.joinpath("results.json").stat().st_mtime
         assert ticks and started - 5 <= ticks[0] and ticks[-1] <= finished + 5, (created, ticks)
