@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InfraError, SSHError
+from harness.errors import InfraError, SSHError, VMError
 from harness.steps import note, step
 from harness.vm.guest import StartHints
 from harness.vm.machine import BootSpec, Machine
@@ -102,7 +102,7 @@ def restore(
             timeline.mark("qemu start", machine.connected_at)
             timeline.mark("load state", machine.ready_at)
             console = machine.console
-            console.prompt = str(snapshot.meta["console_prompt"])
+            console.prompt = _saved_prompt(snapshot)
             console.sendline("")  # the saved guest sat at its prompt: a fresh one proves it runs
             console.expect(console.prompt, timeout=60, what="the restored guest's shell prompt")
             timeline.mark("console")
@@ -112,14 +112,23 @@ def restore(
             timeline.mark("clock sync")
             timeline.emit("restore")
         note("snapshot", f"restored {snapshot.key.id} in {timeline.total:.1f} s; guest clock skew {skew:+.1f} s")
-    except InfraError as exc:
+    except (InfraError, OSError) as exc:
         machine.shutdown(None, powerdown_timeout=0, quit_timeout=5)
-        note("snapshot", f"restoring {snapshot.key.id} failed ({exc.one_line()}): removed, booting cold")
+        why = exc.one_line() if isinstance(exc, InfraError) else str(exc)
+        note("snapshot", f"restoring {snapshot.key.id} failed ({why}): removed, booting cold")
         shutil.rmtree(snapshot.path, ignore_errors=True)
         return None
     snapshot.touch()
-    facts = dict(snapshot.meta.get("facts", {}))
+    saved = snapshot.meta.get("facts")
+    facts = dict(saved) if isinstance(saved, dict) else {}
     return Started(machine, ssh, key, "restore", timeline.total, facts, snapshot.key.id)
+
+
+def _saved_prompt(snapshot: Snapshot) -> str:
+    prompt = snapshot.meta.get("console_prompt")
+    if not isinstance(prompt, str) or not prompt:
+        raise VMError(f"snapshot {snapshot.key.id} records no console prompt")
+    return prompt
 
 
 def save_booted(
@@ -150,6 +159,7 @@ def save_booted(
                 },
             )
         started.snapshot = saved.key.id
-    except InfraError as exc:
-        note("snapshot", f"saving the snapshot failed ({exc.one_line()}); the run goes on without one")
+    except (InfraError, OSError) as exc:  # OSError: e.g. the cache's disk is full
+        why = exc.one_line() if isinstance(exc, InfraError) else str(exc)
+        note("snapshot", f"saving the snapshot failed ({why}); the run goes on without one")
     started.ssh = started.machine.ssh(started.key, timeout=ssh_timeout)

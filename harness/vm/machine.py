@@ -238,7 +238,10 @@ class Machine:
         forwarded = self.ssh_guest_port if self.forward_ssh_at_launch else None
         if shutil.which(self.profile.qemu) is None:
             raise HostError(f"{self.profile.qemu} not found", hint=f"install QEMU for {self.profile.arch}")
-        incoming_fd = os.open(self.incoming, os.O_RDONLY | os.O_CLOEXEC) if self.incoming else None
+        try:
+            incoming_fd = os.open(self.incoming, os.O_RDONLY | os.O_CLOEXEC) if self.incoming else None
+        except OSError as exc:
+            raise VMError(f"cannot open the saved VM state {self.incoming}: {exc.strerror}") from exc
         try:
             paths = dataclasses.replace(paths, incoming_fd=incoming_fd)
             self.paths = paths

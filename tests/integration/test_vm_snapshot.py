@@ -27,6 +27,7 @@ from harness.run.pipeline import execute
 from harness.run.repeat import SUMMARY, RepeatOutcome, execute_repeats
 from harness.run.request import RunRequest
 from harness.run.rundir import STEPS
+from harness.steps import listening
 from harness.vm import profile as vm_profiles
 from harness.vm import snapshot as snapshots
 from harness.vm.machine import BootSpec, Disk, Machine
@@ -222,3 +223,33 @@ def test_restored_vms_share_no_disk_and_no_state(disk_snapshot: snapshots.Snapsh
     assert disk_a != disk_b and disk_snapshot.path not in disk_a.parents
     assert MARK_A.encode() in disk_a.read_bytes() and MARK_A.encode() not in disk_b.read_bytes()
     assert _digest(disk_snapshot.disk(0)) == saved_disk, "a restore wrote to the snapshot's disk"
+
+
+def test_a_state_qemu_cannot_load_is_removed_and_the_caller_boots_cold(
+    disk_snapshot: snapshots.Snapshot, tmp_path: Path
+) -> None:
+    broken_dir = tmp_path / "broken-snapshot"
+    shutil.copytree(disk_snapshot.path, broken_dir)
+    (broken_dir / snapshots.STATE_FILE).write_bytes(b"QEVM\x00\x00\x00\x03" + b"\xff" * 4096)
+    broken = snapshots.Snapshot(broken_dir, disk_snapshot.key, dict(disk_snapshot.meta))
+    guest, adapter = builder.ensure(ARCH), LinuxTestGuest()
+    boot = BootSpec(guest.kernel, broken.file("initrd"), guest.append, disks=(Disk(Path("unused")),))
+    notes: list[str] = []
+    with (
+        listening(lambda e: notes.append(str(e.message)) if e.state == "note" else None),
+        contextlib.ExitStack() as stack,
+    ):
+        started = vmstart.restore(
+            stack,
+            broken,
+            boot,
+            lambda spec, incoming: _machine(tmp_path / "run", spec, incoming, adapter),
+            hints=adapter.start_hints,
+            key_dir=tmp_path / "keys",
+            ssh_timeout=60,
+        )
+    assert started is None
+    assert not broken_dir.exists()
+    assert any("failed" in n and "booting cold" in n and "QEMU exited" in n for n in notes), notes
+    # QEMU itself refused the state (not, say, a missing file of the snapshot).
+    assert "load of migration failed" in (tmp_path / "run" / "guest.qemu.stderr").read_text()
