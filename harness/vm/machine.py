@@ -245,9 +245,7 @@ class Machine:
         try:
             paths = dataclasses.replace(paths, incoming_fd=incoming_fd)
             self.paths = paths
-            self.command = build_command(
-                self.profile, self.boot, paths, self.accel.accel, firmware, forwarded
-            )
+            self.command = build_command(self.profile, self.boot, paths, self.accel.accel, firmware, forwarded)
             (self.run_dir / f"{self.name}.cmdline").write_text(" ".join(self.command) + "\n")
             with self._stderr_path.open("wb") as stderr:
                 self.process = subprocess.Popen(

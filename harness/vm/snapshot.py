@@ -30,17 +30,16 @@ import secrets
 import shutil
 import subprocess
 import time
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.errors import ConfigError, VMError
+from harness.errors import VMError
 from harness.settings import cache_dir
 from harness.steps import note
+from harness.util import tomlfile
 from harness.vm.machine import BootSpec, Disk, Machine
 from harness.vm.profile import VMProfile
 
@@ -61,11 +60,9 @@ class Settings:
 
 
 def settings() -> Settings:
-    try:
-        raw = tomllib.loads(resources.files("harness.vm").joinpath("snapshot.toml").read_text(encoding="utf-8"))
-        return Settings(int(raw["keep"]), float(raw["save_timeout"]), float(raw["restore_timeout"]))
-    except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"harness/vm/snapshot.toml is malformed: {exc}", hint="restore it from git") from None
+    table = tomlfile.load_resource("harness.vm", "snapshot.toml")
+    with table.guard():
+        return Settings(table.integer("keep"), table.number("save_timeout"), table.number("restore_timeout"))
 
 
 @dataclass(frozen=True)
