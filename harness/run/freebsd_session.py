@@ -143,7 +143,8 @@ def freebsd(
                     incoming_timeout=timeout,
                 )
 
-            # The disk is the snapshot's (restore_spec gives each run a fresh overlay of it).
+            # The disk is the snapshot's (restore_spec gives each run a fresh overlay of it). SSH is forwarded at
+            # launch: the saved guest's sshd is already configured (the cold boot opened the forward only then).
             boot = BootSpec(disks=(Disk(chance.snapshot.disk(0), "qcow2"),), extra_args=extra)
             started = vmstart.restore(
                 stack,
