@@ -65,6 +65,31 @@ def settings() -> Settings:
         return Settings(table.integer("keep"), table.number("save_timeout"), table.number("restore_timeout"))
 
 
+#: The packages whose code and data set up a guest before its state is saved.
+GUEST_SIDE_PACKAGES = ("vm", "guests", "run", "workloads")
+_CODE_SUFFIXES = {".py", ".toml", ".j2", ".sh", ".c", ".h", ".config"}
+
+
+def code_digest(root: Path, packages: tuple[str, ...] = GUEST_SIDE_PACKAGES) -> str:
+    """A digest of the code and data files under ``root/<package>`` (names and contents, in a fixed order)."""
+    digest = hashlib.sha256()
+    for package in packages:
+        for path in sorted((root / package).rglob("*")):
+            if path.is_file() and path.suffix in _CODE_SUFFIXES:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@functools.cache
+def current_harness_version() -> str:
+    """The package version plus a digest of the guest-side code (``GUEST_SIDE_PACKAGES``).
+
+    ``__version__`` does not move with every commit; a snapshot saved by older guest set-up code (login, sshd,
+    fingerprint) must not be restored by newer code, so the code itself is part of the key.
+    """
+    return f"{__version__}+{code_digest(Path(__file__).resolve().parent.parent)}"
+
+
 @dataclass(frozen=True)
 class SnapshotKey:
     """What a saved state is valid for; any difference means it must not be restored."""
@@ -74,7 +99,7 @@ class SnapshotKey:
     image_digest: str
     kernel_digest: str
     profile_digest: str
-    harness_version: str = __version__
+    harness_version: str = dataclasses.field(default_factory=current_harness_version)
 
     @property
     def id(self) -> str:
@@ -241,7 +266,7 @@ class SnapshotStore:
             removed += [s.path for s in snapshots]
         else:
             if stale:
-                removed += [s.path for s in snapshots if s.key.harness_version != __version__]
+                removed += [s.path for s in snapshots if s.key.harness_version != current_harness_version()]
                 removed += [s.path for s in snapshots if not _backing_files_present(s)]
             if keep is not None:
                 removed += [s.path for s in snapshots[keep:]]

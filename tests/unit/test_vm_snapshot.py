@@ -173,3 +173,20 @@ def test_freebsd_keys_follow_the_image_the_kernel_and_the_profile(tmp_path: Path
     assert freebsd_key(patched, profile, "tcg", ("-machine", "graphics=off")).differences(first) == ["profile digest"]
     os.utime(image, (1, 1))  # another image file at the same path (re-downloaded, replaced)
     assert freebsd_key(patched, profile, "tcg", ()).differences(first) == ["image digest"]
+
+
+def test_the_key_names_the_guest_side_code_so_a_code_change_never_restores_an_old_state(tmp_path: Path) -> None:
+    from harness import __version__
+    from harness.vm.snapshot import SnapshotKey, code_digest, current_harness_version
+
+    assert SnapshotKey("linuxtest", "amd64", "i", "k", "p").harness_version == current_harness_version()
+    assert current_harness_version().startswith(__version__ + "+")
+    (tmp_path / "vm").mkdir()
+    module = tmp_path / "vm" / "boot.py"
+    module.write_text("LOGIN = 'root'\n")
+    before = code_digest(tmp_path)
+    module.write_text("LOGIN = 'admin'\n")
+    assert code_digest(tmp_path) != before
+    (tmp_path / "vm" / "notes.txt").write_text("not code")
+    module.write_text("LOGIN = 'root'\n")
+    assert code_digest(tmp_path) == before
