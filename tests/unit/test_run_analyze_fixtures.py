@@ -79,7 +79,7 @@ def test_a_wrong_model_constant_fails_the_same_capture(run_12_1: RunDir, capsys:
     assert json.loads((run_12_1.path / "results.json").read_text())["metadata"]["model"] == {"kstack_pages": 6}
     assert "<code>kstack_pages=6</code>" in (run_12_1.path / "report.html").read_text()
     assert "model overrides: kstack_pages=6" in capsys.readouterr().out
-    assert "kstack_pages" not in json.dumps(run_12_1.metadata().get("model", {}))
+    assert "kstack_pages" not in json.dumps(run_12_1.metadata().model)
 
 
 @pytest.mark.parametrize(
