@@ -40,6 +40,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--procs", type=non_negative_int, default=8)
     p.add_argument("--noise", type=non_negative_int, default=8, help="allowance for background activity")
     p.add_argument("--cache-size", type=non_negative_int, default=None, help="vm.kstack_cache_size if changed")
+    p.add_argument(
+        "--start-used",
+        type=non_negative_int,
+        default=None,
+        help="kstack_cache USED before the workload (vmstat -z); with --start-free, predictions are replayed "
+        "from that state and are as narrow as the remaining uncertainty",
+    )
+    p.add_argument("--start-free", type=non_negative_int, default=None, help="kstack_cache FREE before the workload")
+    p.add_argument(
+        "--start-bucket-size",
+        type=non_negative_int,
+        default=None,
+        help="vm.uma.kstack_cache.bucket_size before the workload (default: bucket_size_max)",
+    )
+    p.add_argument("--g3-object-type", choices=("sw", "ph"), default=None, help="G3 kstack object type, if probed")
+    p.add_argument(
+        "--g3-kstack-cache-item-size", type=positive_int, default=None, help="G3 kstack_cache SIZE, if probed"
+    )
     add_json_flag(p)
     p.set_defaults(func=_predict)
 
@@ -84,7 +102,9 @@ def _arch(args: argparse.Namespace) -> Any:
         for k, v in (("ncpu", args.ncpu), ("ndomains", args.ndomains), ("kstack_pages", args.kstack_pages))
         if v is not None
     }
-    return ArchConstants.load(args.arch, **overrides)
+    from harness.model.generations import canonical
+
+    return ArchConstants.load(args.arch, canonical(args.generation), **overrides)
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -99,6 +119,11 @@ def _predict(args: argparse.Namespace) -> int:
         procs=args.procs,
         noise=args.noise,
         cache_size=args.cache_size,
+        start_used=args.start_used,
+        start_free=args.start_free,
+        start_bucket_size=args.start_bucket_size,
+        g3_object_type=args.g3_object_type,
+        g3_kstack_cache_item_size=args.g3_kstack_cache_item_size,
     )
     preds = predict(args.generation, _arch(args), args.workload, params)
     if args.json:
@@ -111,21 +136,36 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _pindex(args: argparse.Namespace) -> int:
+    """Every address gets its answer, a bad one an inline error; any bad address makes the exit code 2."""
+    from harness.model.generations import canonical
     from harness.model.pindex import pindex_of
 
+    generation = canonical(args.generation)  # a bad generation or arch fails the whole command, once
     arch = _arch(args)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    bad: list[str] = []
     for text in args.addrs:
         try:
-            addr = int(text, 16)
-        except ValueError:
-            raise UsageError(f"not a hex address: {text!r}") from None
-        rows.append(pindex_of(args.generation, arch, addr))
+            try:
+                addr = int(text, 16)
+            except ValueError:
+                raise UsageError(f"not a hex address: {text!r}") from None
+            rows.append(pindex_of(generation, arch, addr))
+        except UsageError as exc:
+            rows.append({"addr": text, "error": str(exc)})
+            bad.append(str(exc))
     if args.json:
         print_json(rows)
     else:
         for r in rows:
-            print(f"{r['addr']}  pindex {r['pindex']:#x} ({r['pindex']})  {r['note']}")
+            if "error" in r:
+                print(f"{r['addr']}  error: {r['error']}")
+            else:
+                print(f"{r['addr']}  pindex {r['pindex']:#x} ({r['pindex']})  {r['note']}")
+    if bad:
+        if len(rows) == 1:
+            raise UsageError(bad[0])
+        raise UsageError(f"{len(bad)} of {len(rows)} addresses are not stack addresses; the first: {bad[0]}")
     return 0
 
 

@@ -34,7 +34,8 @@ class ArchConstants:
     kstack_max_pages: int
     vm_min_kernel_address: int
     vm_max_kernel_address: int
-    level0_order: int
+    reserv_order: int  # VM_LEVEL_0_ORDER: pages per level-0 reservation (vm.reserv.*) = 1 << reserv_order
+    kva_quantum_order: int  # KVA_QUANTUM / KVA_KSTACK_QUANTUM = 1 << (kva_quantum_order + page_shift)
     maxmemdom: int
     ncpu: int
     ndomains: int
@@ -83,12 +84,13 @@ class ArchConstants:
 
     @property
     def reservation_pages(self) -> int:
-        return 1 << self.level0_order
+        return 1 << self.reserv_order
 
     @property
     def kva_quantum(self) -> int:
-        """KVA_QUANTUM (vm_kern.c) and KVA_KSTACK_QUANTUM (G2), in bytes: one level-0 reservation."""
-        return 1 << (self.level0_order + self.page_shift)
+        """KVA_QUANTUM (vm_kern.c) and KVA_KSTACK_QUANTUM (G2), in bytes. With one reservation level this is one
+        level-0 reservation; with two (arm64 on 15) it is a level-1 reservation, 2 MiB, not the 64 KiB level 0."""
+        return 1 << (self.kva_quantum_order + self.page_shift)
 
     @property
     def kstack_import_quantum(self) -> int:
@@ -118,12 +120,16 @@ class ArchConstants:
     # --- construction -------------------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, arch: str, **overrides: int) -> ArchConstants:
-        """The defaults for ``arch`` from arch.toml, with keyword overrides."""
+    def load(cls, arch: str, generation: str | None = None, **overrides: int) -> ArchConstants:
+        """The defaults for ``arch`` from arch.toml, then its ``[arch.generations.<generation>]`` values (a
+        version edge such as arm64's two reservation levels on G3), then keyword overrides."""
         table = _arch_table()
         if arch not in table:
             raise UsageError(f"unknown arch {arch!r}", hint=f"use one of: {', '.join(sorted(table))}")
         values: dict[str, Any] = dict(table[arch])
+        per_generation = values.pop("generations", {})
+        if generation is not None and isinstance(per_generation.get(generation), dict):
+            values.update(per_generation[generation])
         names = {f.name for f in dataclasses.fields(cls)}
         for key, value in overrides.items():
             if key not in names or key == "arch":
@@ -135,7 +141,9 @@ class ArchConstants:
             raise ConfigError(f"arch.toml [{arch}] is malformed: {exc}") from None
 
     @classmethod
-    def from_sysctls(cls, arch: str, sysctls: Mapping[str, str], **overrides: int) -> ArchConstants:
+    def from_sysctls(
+        cls, arch: str, sysctls: Mapping[str, str], generation: str | None = None, **overrides: int
+    ) -> ArchConstants:
         """Defaults for ``arch`` overridden by the guest's sysctl values (strings, as ``sysctl -n`` prints them).
 
         Recognised names: vm.min_kernel_address, vm.max_kernel_address, kern.kstack_pages, hw.ncpu, vm.ndomains.
@@ -151,7 +159,7 @@ class ArchConstants:
             except ValueError:
                 raise UsageError(f"sysctl {name} is not an integer: {text!r}") from None
         values.update(overrides)
-        return cls.load(arch, **values)
+        return cls.load(arch, generation, **values)
 
     def with_changes(self, **changes: Any) -> ArchConstants:
         return dataclasses.replace(self, **changes)

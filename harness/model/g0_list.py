@@ -12,11 +12,13 @@ from collections.abc import Iterator
 
 from harness.model.g0_common import G0Objects
 from harness.model.kernel import Kernel, Stack, VmObject
+from harness.model.policy_ref import ListReference
 
 
 class G0ListKernel(Kernel):
     generation = "G0-list"
     has_uma_cache = False
+    ref: ListReference | None  # the simulator's policy reference (policy_ref.py); None outside simulate
 
     def _init_backend(self) -> None:
         self.g0 = G0Objects()
@@ -24,6 +26,14 @@ class G0ListKernel(Kernel):
         self.kcache: list[Stack] = []
         self.kstacks = 0
         self.cache_size = self.params.kstack_cache_size or 128
+        self.keeps = self.params.policy.list_keeps
+        self.ref = None
+
+    def attach_reference(self) -> bool:
+        if self.kstacks:
+            return False
+        self.ref = ListReference(self.P, self.cache_size)
+        return True
 
     def pindex(self, ks: int, pages: int) -> int:
         """G0: every stack has its own object, so its first page is pindex 0."""
@@ -45,15 +55,21 @@ class G0ListKernel(Kernel):
         self._swapin_pages(stack, self.domain_order(stack.domain))
 
     def _vm_thread_new(self, pages: int, cpu: int) -> Stack | None:
+        if self.ref is not None:
+            self.ref.new(pages)
         if pages == self.P and self.kcache:
             return self.kcache.pop()
         st = self._stack_create(self.cpu_domain[cpu], pages)
         if st is not None:
             self.kstacks += 1
+        elif self.ref is not None:
+            self.ref.unbuilt()
         return st
 
     def _vm_thread_dispose(self, stack: Stack, cpu: int) -> None:
-        if stack.npages == self.P and self.kstacks <= self.cache_size:
+        if self.ref is not None:
+            self.ref.dispose(stack.npages)
+        if stack.npages == self.P and self.keeps(self.kstacks, self.cache_size):
             self.kcache.append(stack)
             return
         self.kstacks -= 1
@@ -63,6 +79,8 @@ class G0ListKernel(Kernel):
         if n < 0:
             raise ValueError("vm.kstack_cache_size must not be negative")
         self.cache_size = n
+        if self.ref is not None:
+            self.ref.cache_size = n
 
     def cache_used(self) -> int:
         return self.kstacks - len(self.kcache) - self.alt_stacks
@@ -78,6 +96,8 @@ class G0ListKernel(Kernel):
 
     def lowmem(self) -> None:
         """``vm_thread_stack_lowmem``: drain the whole list."""
+        if self.ref is not None:
+            self.ref.lowmem()
         while self.kcache:
             st = self.kcache.pop()
             self.kstacks -= 1

@@ -422,6 +422,41 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
             zone = k.zone
             if zone.cached != zone.nfree + zone.in_flight:
                 fail("I-6", f"cached-item count {zone.cached} != items in buckets {zone.nfree + zone.in_flight}")
+            if k.ref is not None:
+                policy_fail(k.ref.compare_buckets(zone))
+        elif isinstance(k, G0ListKernel) and k.ref is not None:
+            policy_fail(k.ref.compare(k.kstacks, len(k.kcache)))
         check_all(k)
 
-    return check, full_check
+    return _with_policy_check(k, check), full_check
+
+
+def policy_fail(found: str) -> None:
+    """Raise for a policy reference's "I-n: what" disagreement (policy_ref.py); "" is agreement."""
+    if found:
+        inv, _, msg = found.partition(": ")
+        raise InvariantViolation(inv, f"cache policy: {msg}")
+
+
+def _with_policy_check(k: Kernel, check: Callable[[], None]) -> Callable[[], None]:
+    """The per-step check, plus the lockstep policy reference's O(1) comparison when one is attached."""
+    if isinstance(k, UmaCacheKernel) and k.ref is not None:
+        ref, zone = k.ref, k.zone
+
+        def check_uma() -> None:
+            check()
+            found = ref.compare(zone)
+            if found:
+                policy_fail(found)
+
+        return check_uma
+    if isinstance(k, G0ListKernel) and k.ref is not None:
+        lref, kcache = k.ref, k.kcache
+
+        def check_list() -> None:
+            check()
+            if k.kstacks != lref.kstacks or len(kcache) != lref.listed:
+                policy_fail(lref.compare(k.kstacks, len(kcache)))
+
+        return check_list
+    return check

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from harness.errors import UsageError
 from harness.model.arch import ArchConstants
 from harness.model.physmem import PhysMem
+from harness.model.uma import UMA_14, CachePolicy
 from harness.model.vmem import KernelMap, Vmem
 
 # Page states of a stack page (§1.4).
@@ -40,6 +41,7 @@ class ModelParams:
     kstack_cache_size: int | None = None  # None: imax(128, 4 * ncpu)
     g3_object_type: str = "sw"  # [R] CHERI-derived trees use OBJT_PHYS ("ph"): unmanaged, not COLORED
     numa_import_quantum: bool = True  # vmd_kernel_arena imports KVA_QUANTUM*128 when ndomains > 1
+    policy: CachePolicy = UMA_14  # the cache-policy era (uma.UMA_13 for 13.x); the mutation suite's seam
 
 
 class VmObject:
@@ -154,7 +156,7 @@ class Kernel:
         self.cpu_domain = [c * a.ndomains // a.ncpu for c in range(a.ncpu)]
         self._domain_orders = [(pref, *[d for d in range(a.ndomains) if d != pref]) for pref in range(a.ndomains)]
         self.c = Counters()
-        self.phys = PhysMem(a.ndomains, self.params.phys_pages_per_domain, a.level0_order)
+        self.phys = PhysMem(a.ndomains, self.params.phys_pages_per_domain, a.reserv_order)
         self.kernel_map = KernelMap(
             a.vm_min_kernel_address,
             a.vm_max_kernel_address,
@@ -208,6 +210,10 @@ class Kernel:
 
     def pindex(self, ks: int, pages: int) -> int:
         raise NotImplementedError
+
+    def attach_reference(self) -> bool:
+        """Attach the lockstep cache-policy reference (policy_ref.py) to a fresh kernel; False if none applies."""
+        return False
 
     def stack_objects(self) -> list[VmObject]:
         """The VM objects that hold stack pages, in ``vm_object_list`` order."""

@@ -14,6 +14,8 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.model.arch import ArchConstants
+from harness.model.conditional import StartState
+from harness.model.conditional import thread_hold as hold_from_state
 from harness.model.generations import canonical
 from harness.model.prediction import Prediction
 from harness.model.uma import BUCKET_MAX, maxcache_params
@@ -37,11 +39,32 @@ class WorkloadParams:
     proc_objects: int = 32  # VM objects one workload process may create (vmspace, anon, …)
     reserv_noise: int = 4  # unrelated reservations that may fill or empty meanwhile
     cache_size: int | None = None  # vm.kstack_cache_size if set by the workload
+    # The kstack_cache state of the ``before`` snapshot (vmstat -z USED/FREE, sysctl
+    # vm.uma.kstack_cache.bucket_size): with it, thread-hold's predictions are replayed from that state
+    # (conditional.py) instead of bounded over every state.
+    start_used: int | None = None
+    start_free: int | None = None
+    start_bucket_size: int | None = None
+    # G3 facts the guest probes can establish (upstream is unverified here, model audit §5.2): the kstack
+    # objects' type, "sw" (OBJT_SWAP) or "ph" (OBJT_PHYS), and kstack_cache's item size in bytes
+    # (kstack_pages·PAGE_SIZE or (kstack_pages + guard)·PAGE_SIZE). None: both are admitted.
+    g3_object_type: str | None = None
+    g3_kstack_cache_item_size: int | None = None
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if isinstance(value, int) and value < 0:
                 raise UsageError(f"{name} must not be negative: {value}")
+        if self.g3_object_type not in (None, "sw", "ph"):
+            raise UsageError(f"g3_object_type must be sw or ph, not {self.g3_object_type!r}")
+        if (self.start_used is None) != (self.start_free is None):
+            raise UsageError("start_used and start_free go together (kstack_cache USED and FREE before the workload)")
+
+    @property
+    def start(self) -> StartState | None:
+        if self.start_used is None or self.start_free is None:
+            return None
+        return StartState(self.start_used, self.start_free, self.start_bucket_size)
 
 
 def predict(
@@ -145,15 +168,7 @@ class _Builder:
             "sysctl vm.uma.kstack_cache.limit.bucket_max",
             expected=self.mc.bucket_max,
         )
-        self.add(
-            "kstack_cache.size",
-            "I-1",
-            "plateau",
-            "bytes",
-            "kstack_pages·PAGE_SIZE",
-            "vmstat -z: kstack_cache SIZE",
-            expected=a.ptoa(a.kstack_pages),
-        )
+        self._item_size()
         self.add(
             "kstack_cache.limit",
             "I-6",
@@ -220,13 +235,26 @@ class _Builder:
                 "vmstat -o: SHD of the kstack_object row",
                 expected=0,
             )
-            if gen == "G3":
+            if gen == "G3" and self.p.g3_object_type is not None:
                 self.add(
                     "kstack_objects.count",
                     "I-11",
                     "plateau",
                     "objects",
-                    "two objects; their type (sw or ph) is unverified upstream (spec §2.3)",
+                    f"two objects of type {self.p.g3_object_type} (given): "
+                    + ("both are swap objects" if self.p.g3_object_type == "sw" else "OBJT_PHYS: no swap object"),
+                    "sysctl vm.objects: swap objects with kvo_size == vm.kvm_size",
+                    expected=2 if self.p.g3_object_type == "sw" else 0,
+                )
+            elif gen == "G3":
+                self.add(
+                    "kstack_objects.count",
+                    "I-11",
+                    "plateau",
+                    "objects",
+                    "two objects whose type is unverified upstream: width from admitting both OBJT_SWAP (2 swap "
+                    "objects, as G2) and OBJT_PHYS (0; every post-removal vm_glue.c available, e.g. "
+                    "CHERI-Alliance/freebsd-src @50b6cd94) until a guest probe names it (--model g3_object_type=)",
                     "sysctl vm.objects: swap objects with kvo_size == vm.kvm_size",
                     low=0,
                     high=2,
@@ -263,6 +291,55 @@ class _Builder:
                     expected=0,
                     tolerance=self.P * n,
                 )
+
+    def _item_size(self) -> None:
+        a, src = self.a, "vmstat -z: kstack_cache SIZE"
+        stack, slot = a.ptoa(a.kstack_pages), a.ptoa(a.stack_slot_pages)
+        given = self.p.g3_kstack_cache_item_size
+        if self.gen != "G3":
+            self.add("kstack_cache.size", "I-1", "plateau", "bytes", "kstack_pages·PAGE_SIZE", src, expected=stack)
+        elif given is not None:
+            if given not in (stack, slot):
+                raise UsageError(
+                    f"g3_kstack_cache_item_size {given} is neither {stack} nor {slot}",
+                    hint="give the kstack_cache SIZE the guest showed",
+                )
+            self.add(
+                "kstack_cache.size",
+                "I-1",
+                "plateau",
+                "bytes",
+                f"{given} B, as given (a probed fact)",
+                src,
+                expected=given,
+            )
+        else:
+            self.add(
+                "kstack_cache.size",
+                "I-1",
+                "plateau",
+                "bytes",
+                f"G3 admits both {stack} (kstack_pages·PAGE_SIZE, as G1/G2) and {slot} ((kstack_pages + "
+                "KSTACK_GUARD_PAGES)·PAGE_SIZE, as every post-removal vm_glue.c available: CHERI-Alliance/"
+                "freebsd-src @50b6cd94, jrtc27/freebsd-src @360282d5): upstream 15.0 was not readable here, so the "
+                "width is that open assumption; --model g3_kstack_cache_item_size= narrows it",
+                src,
+                low=stack,
+                high=slot,
+            )
+
+    def _fullpop_high(self, stacks: int) -> tuple[float, str]:
+        """Upper bound of vm.reserv.fullpop growth for ``stacks`` packed G2/G3 stacks, and why."""
+        per_resv = max(1, self.a.reservation_pages // self.P)
+        colored = f"{per_resv} consecutive slots from one domain can fill a {self.a.reservation_pages}-page reservation"
+        high = math.ceil(stacks / per_resv) + 1 + self.p.reserv_noise
+        if self.gen != "G3":
+            return high, colored + "; fragmentation may prevent it"
+        if self.p.g3_object_type == "ph":
+            return self.p.reserv_noise, "OBJT_PHYS kstack objects are not colored: no reservations"
+        if self.p.g3_object_type == "sw":
+            return high, colored
+        return high, colored + " if the objects are OBJT_SWAP; none if OBJT_PHYS (type unverified): union bound"
 
     def _bsize_why(self) -> str:
         """The I-6 bucket size arithmetic, naming the clamp when one applied (so the sentence equals the value)."""
@@ -364,13 +441,15 @@ class _Builder:
                 low=-n,
                 high=self.p.proc_objects + n,
             )
-        if gen in OBJ_GENS:
+        if gen in OBJ_GENS and not self._hold_from_start():
             self.add(
                 "kstack_object.resident_pages",
                 "I-1",
                 "plateau_delta",
                 "pages",
-                "P_k pages per stack constructed; cached stacks already count",
+                "P_k pages per stack constructed; cached stacks already count; width: the unknown cache state "
+                f"before the workload (0…cap = {self.cap} cached stacks) and ±{n} background stacks (noise); give "
+                "--start-used/--start-free to replay from the observed state",
                 "vmstat -o: RES of kstack_object",
                 low=P * (max(0, N - self.cap) - n),
                 high=P * (N + 1 + n + self.cap),
@@ -407,15 +486,16 @@ class _Builder:
                 expected=0,
                 tolerance=n,
             )
+            high, why = self._fullpop_high(N)
             self.add(
                 "vm.reserv.fullpop",
                 "I-13",
                 "plateau_delta",
                 "reservations",
-                "128 consecutive slots from one domain can fill a reservation; fragmentation may prevent it",
+                why + f"; width: ±{self.p.reserv_noise} unrelated reservations (reserv_noise)",
                 "sysctl vm.reserv.fullpop",
                 low=-self.p.reserv_noise,
-                high=math.ceil(N / 128) + 1 + self.p.reserv_noise,
+                high=high,
             )
         elif gen == "G1":
             self.add(
@@ -428,6 +508,60 @@ class _Builder:
                 low=-self.p.reserv_noise,
                 high=self.p.reserv_noise,
             )
+
+    def _hold_from_start(self) -> bool:
+        """thread-hold's R and F replayed from the before snapshot's cache state (conditional.py); False when no
+        state was given or it cannot be replayed (NUMA, too long), and the unconditional bounds apply."""
+        start = self.p.start
+        if start is None or self.gen not in OBJ_GENS or self.a.ndomains != 1:
+            return False
+        out = hold_from_state(self.cap, self.a.ncpu, start, self.p.threads, self.p.noise)
+        if out is None:
+            return False
+        P = self.P
+        src_r, src_f = "vmstat -o: RES of kstack_object", "vmstat -z: kstack_cache FREE"
+        self.add(
+            "kstack_object.resident_pages",
+            "I-7",
+            "plateau_delta",
+            "pages",
+            "P_k pages per stack imported in batches of uz_bucket_size while the held threads are created; width: "
+            + out.width,
+            src_r,
+            low=P * out.built_plateau.low,
+            high=P * out.built_plateau.high,
+        )
+        self.add(
+            "kstack_cache.free",
+            "I-7",
+            "plateau",
+            "stacks",
+            "what the last import left over; width: " + out.width,
+            src_f,
+            low=out.free_plateau.low,
+            high=out.free_plateau.high,
+        )
+        self.add(
+            "kstack_object.resident_pages",
+            "I-8",
+            "delta",
+            "pages",
+            "after the threads are reaped, full free buckets beyond uz_bucket_max are released; width: " + out.width,
+            "vmstat -o: RES of kstack_object (after − before)",
+            low=P * out.built_after.low,
+            high=P * out.built_after.high,
+        )
+        self.add(
+            "kstack_cache.free",
+            "I-8",
+            "after",
+            "stacks",
+            "per-CPU buckets plus domain buckets kept below uz_bucket_max; width: " + out.width,
+            src_f,
+            low=out.free_after.low,
+            high=out.free_after.high,
+        )
+        return True
 
     def thread_churn(self) -> None:
         T, R, C, n = self.p.threads, self.p.rounds, self.p.concurrency, self.p.noise

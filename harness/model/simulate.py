@@ -114,6 +114,7 @@ def simulate(
     gen = canonical(generation)
     params = params or ModelParams(phys_pages_per_domain=1 << 16, swap_pages=1 << 16)
     k = make_kernel(gen, arch, params)
+    policy_checked = k.attach_reference()  # the lockstep cache-policy reference (policy_ref.py)
     rng = random.Random(seed)
     rand = rng.random
     names = [n for n, _ in EVENTS]
@@ -275,6 +276,8 @@ def simulate(
         done += n
         if n == FULL_CHECK_EVERY:  # every 4096th step, as the batches are that long
             full_check()
+    if events % FULL_CHECK_EVERY:  # the tail of the run (or a run shorter than one batch) gets its full walk too
+        full_check()
     seconds = time.perf_counter() - t0
     return SimResult(
         generation=gen,
@@ -285,7 +288,7 @@ def simulate(
         events_per_second=round(events / seconds) if seconds > 0 else 0,
         peak_live_stacks=peak,
         final_live_stacks=len(k.stacks),
-        invariants=inv,
+        invariants=inv + (["policy"] if policy_checked else []),
         checks=done,
         event_counts={names[i]: counts[i] for i in event_ids if counts[i]},
         counters={

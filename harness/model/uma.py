@@ -65,6 +65,43 @@ def bucket_entries(bucket_size: int, bucket_size_max: int) -> int:
     return min(BUCKET_MAX, bucket_size_max)
 
 
+def cache_shrink(bucket_size_min: int, bucket_size: int) -> int:
+    """``cache_shrink``: ``uz_bucket_size = (uz_bucket_size_min + uz_bucket_size) / 2``."""
+    return (bucket_size_min + bucket_size) // 2
+
+
+def keep_below(nitems: int, bucket_max: int) -> bool:
+    """``zone_put_bucket``: the bucket stays in the domain cache only while the new count is below the limit."""
+    return nitems < bucket_max
+
+
+def list_keeps(kstacks: int, cache_size: int) -> bool:
+    """G0-list ``vm_thread_dispose``: a default stack is cached while ``kstacks <= kstack_cache_size``."""
+    return kstacks <= cache_size
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """The cache-policy decisions of one era of the code, kept as seams so that the whole model can run under
+    another era's arithmetic and so that the mutation suite (tests/unit/model/test_model_mutants.py) can inject a
+    behavioural bug through ``ModelParams(policy=...)`` and the kernel factory — no monkeypatching, which the
+    mypyc-compiled build would not see. Each field names the ``uma_core.c``/``vm_glue.c`` step it stands for."""
+
+    maxcache: Callable[[int, int, int, bool], MaxcacheParams] = maxcache_params  # uma_zone_set_maxcache
+    import_count: Callable[[int, int], int] = min  # zone_alloc_bucket: MIN(uz_bucket_size, ub_entries)
+    keeps: Callable[[int, int], bool] = keep_below  # zone_put_bucket's comparison with uz_bucket_max
+    shrink: Callable[[int, int], int] = cache_shrink  # uma_reclaim(UMA_RECLAIM_DRAIN_CPU)'s cache_shrink
+    list_keeps: Callable[[int, int], bool] = list_keeps  # G0-list vm_thread_dispose
+    #: 14.x+ ``zone_timeout`` trims items unused for ~15 min (``bucket_cache_reclaim_domain`` with limin/timin);
+    #: 13.x's only updates the working-set estimate (``sobomax/freebsd14_vendor sys/vm/uma_core.c @0f7ff342``).
+    timeout_trims: bool = True
+
+
+#: The 14.x+ (and model default) policy; ``UMA_13`` is 13.x's, whose timeout never trims.
+UMA_14 = CachePolicy()
+UMA_13 = CachePolicy(timeout_trims=False)
+
+
 class _Domain:
     """``struct uma_zone_domain``: full buckets (head = end of the list) and the WSS estimator."""
 
@@ -101,8 +138,10 @@ class UmaCacheZone:
         *,
         firsttouch: bool = True,
         bucket_size_min: int = 1,
+        policy: CachePolicy = UMA_14,
     ) -> None:
         self.name = name
+        self.policy = policy
         self.item_size = item_size
         self.ncpu = len(cpu_domain)
         self.ndomains = ndomains
@@ -136,7 +175,7 @@ class UmaCacheZone:
     # --- configuration -------------------------------------------------------------------------------------------
 
     def set_maxcache(self, nitems: int) -> MaxcacheParams:
-        p = maxcache_params(nitems, self.ncpu, self.ndomains, firsttouch=self.numa or self.ndomains == 1)
+        p = self.policy.maxcache(nitems, self.ncpu, self.ndomains, self.numa or self.ndomains == 1)
         self.maxcache = p
         # Buckets already loaded keep their old capacity, so after a shrink F may exceed the new cap until
         # they are replaced; the bounds below remember the largest setting since the last full drain.
@@ -147,6 +186,26 @@ class UmaCacheZone:
             self.bucket_size_min = self.bucket_size_max
         self.bucket_max = p.bucket_max
         return p
+
+    def load_state(self, used: int, percpu: Sequence[tuple[int, int]], domain: Sequence[int]) -> None:
+        """Start from a known cache state (one domain): ``used`` items handed out, ``percpu[cpu]`` = (items in
+        the alloc bucket, in the free bucket), ``domain`` = item counts of the domain's full buckets, head last.
+        Items are plain integers; conditional predictions (conditional.py) replay a workload from here."""
+        cap = self._new_bucket_cap()
+        next_item = 0
+        for cpu, (na, nf) in enumerate(percpu):
+            for n, buckets, caps in ((na, self._ab, self._abcap), (nf, self._fb, self._fbcap)):
+                if n or caps is self._fbcap:
+                    buckets[cpu] = list(range(next_item, next_item + n))
+                    caps[cpu] = max(n, cap)
+                    next_item += n
+        d = self.domains[0]
+        for n in domain:
+            d.buckets.append(list(range(next_item, next_item + n)))
+            d.nitems += n
+            next_item += n
+        self.cached = next_item
+        self.allocs = used
 
     # --- observables ---------------------------------------------------------------------------------------------
 
@@ -218,7 +277,7 @@ class UmaCacheZone:
             new = False
             if bucket is None and self.bucket_size != 0 and not self.bucketdisable:
                 cap = self._new_bucket_cap()
-                want = min(self.bucket_size, cap)
+                want = self.policy.import_count(self.bucket_size, cap)
                 items = self.import_fn(want, domain)
                 self.imports += len(items)
                 if items:
@@ -337,7 +396,7 @@ class UmaCacheZone:
         d = self.domains[domain]
         cnt = len(bucket)
         d.nitems += cnt
-        if d.nitems < self.bucket_max:
+        if self.policy.keeps(d.nitems, self.bucket_max):
             if ws:
                 if d.imax < d.nitems:
                     old = d.imax
@@ -409,7 +468,7 @@ class UmaCacheZone:
             target = 0
         elif trim:
             target = d.wss
-        elif d.timin > 900 // UMA_TIMEOUT:
+        elif self.policy.timeout_trims and d.timin > 900 // UMA_TIMEOUT:
             target = d.nitems - d.limin // 4
         else:
             return False
@@ -440,7 +499,7 @@ class UmaCacheZone:
             self._bucket_cache_reclaim(drain=True)
         elif kind == RECLAIM_DRAIN_CPU:
             self._bucket_cache_reclaim(drain=True)
-            self.bucket_size = (self.bucket_size_min + self.bucket_size) // 2  # cache_shrink
+            self.bucket_size = self.policy.shrink(self.bucket_size_min, self.bucket_size)
             for cpu in range(self.ncpu):
                 dom = self.cpu_domain[cpu]
                 b1, b2, b3 = self._ab[cpu], self._fb[cpu], self._xb[cpu]

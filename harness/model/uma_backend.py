@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harness.model.kernel import Kernel, Stack
+from harness.model.policy_ref import UmaReference
 from harness.model.uma import RECLAIM_TRIM, UmaCacheZone
 
 
 class UmaCacheKernel(Kernel):
     zone: UmaCacheZone
+    #: The simulator's policy reference (policy_ref.py), advanced at every zone call; None outside simulate.
+    ref: UmaReference | None
+    _imports: list[tuple[int, int]]  # (requested, built) of each kstack_import during the current zone call
 
     def _stack_create(self, domain: int, pages: int) -> Stack | None:
         raise NotImplementedError
@@ -27,8 +31,18 @@ class UmaCacheKernel(Kernel):
             self._kstack_import,
             self._kstack_release,
             firsttouch=True,
+            policy=self.params.policy,
         )
         self.zone.set_maxcache(self.cache_size)
+        self.ref = None
+        self._imports = []
+
+    def attach_reference(self) -> bool:
+        """Run the policy reference in lockstep from now on (one domain only: it does not model cross buckets)."""
+        if self.ndomains != 1 or self.zone.allocs or self.zone.frees:
+            return False
+        self.ref = UmaReference(self.ncpu, self.zone.maxcache.nitems)
+        return True
 
     def _kstack_import(self, cnt: int, domain: int) -> list[Stack]:
         """``kstack_import``: build up to ``cnt`` stacks preferring ``domain``; stop at the first failure."""
@@ -38,6 +52,8 @@ class UmaCacheKernel(Kernel):
             if st is None:
                 break
             out.append(st)
+        if self.ref is not None:
+            self._imports.append((cnt, len(out)))
         return out
 
     def _kstack_release(self, items: list[Stack]) -> None:
@@ -48,6 +64,10 @@ class UmaCacheKernel(Kernel):
         st: Stack | None = None
         if pages == self.P:
             st = self.zone.alloc(cpu)
+            ref = self.ref
+            if ref is not None:
+                ref.alloc(cpu, self._imports, self.zone.bucketdisable)
+                self._imports.clear()
         if st is None:
             st = self._stack_create(self.cpu_domain[cpu], pages)
         return st
@@ -55,6 +75,8 @@ class UmaCacheKernel(Kernel):
     def _vm_thread_dispose(self, stack: Stack, cpu: int) -> None:
         if stack.npages == self.P:
             self.zone.free(stack, cpu)
+            if self.ref is not None:
+                self.ref.free(cpu, self.zone.bucketdisable)
         else:
             self._stack_destroy(stack)
 
@@ -66,6 +88,8 @@ class UmaCacheKernel(Kernel):
             raise ValueError("vm.kstack_cache_size must not be negative")
         self.cache_size = n
         self.zone.set_maxcache(n)
+        if self.ref is not None:
+            self.ref.set_maxcache(n)
 
     def cache_used(self) -> int:
         return self.zone.used
@@ -76,10 +100,14 @@ class UmaCacheKernel(Kernel):
     def uma_reclaim(self, kind: int) -> None:
         self.zone.bucketdisable = self._shortage()
         self.zone.reclaim(kind)
+        if self.ref is not None:
+            self.ref.reclaim(kind, [len(b) for b in self.zone.domains[0].buckets])
 
     def uma_timeout(self) -> None:
         self.zone.bucketdisable = self._shortage()
         self.zone.timeout()
+        if self.ref is not None:
+            self.ref.trimmed([len(b) for b in self.zone.domains[0].buckets])
 
     def lowmem(self) -> None:
         """``vm_pageout_lowmem``: the vm_lowmem event and ``uma_reclaim(UMA_RECLAIM_TRIM)``."""

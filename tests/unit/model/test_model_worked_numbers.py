@@ -95,7 +95,7 @@ def test_g2_model_second_import_comes_with_the_512th_stack_and_fullpop_counts_co
 
 def test_128_consecutive_slots_are_one_reservation() -> None:
     pages = 128 * 4
-    assert pages == 512 == 1 << ArchConstants.load("amd64").level0_order
+    assert pages == 512 == 1 << ArchConstants.load("amd64").reserv_order
 
 
 def test_g1_reservation_fill_never_exceeds_four_fifths() -> None:
