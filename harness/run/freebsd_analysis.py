@@ -64,17 +64,40 @@ def _generation(run: RunDir, meta: RunMetadata) -> tuple[str | None, str]:
     return generation_of(nm_text, sysctl_text)
 
 
-def _arch(meta: RunMetadata, sysctl_text: str | None, overrides: ModelOverrides) -> ArchConstants:
+def _arch(
+    meta: RunMetadata, sysctl_text: str | None, overrides: ModelOverrides, generation: str | None = None
+) -> ArchConstants:
     sysctls = {name: value.text for name, value in parse_sysctl(sysctl_text).values.items()} if sysctl_text else {}
     arch_overrides = {k: int(v) for k, v in overrides.items() if k in ARCH_FIELDS}
-    return ArchConstants.from_sysctls(meta.arch or "amd64", sysctls, **arch_overrides)
+    return ArchConstants.from_sysctls(meta.arch or "amd64", sysctls, generation, **arch_overrides)
+
+
+#: Observation at ``before`` → the WorkloadParams field that conditions the predictions on it (conditional.py).
+START_STATE = {
+    "kstack_cache.used": "start_used",
+    "kstack_cache.free": "start_free",
+    "uma.kstack_cache.bucket_size": "start_bucket_size",
+}
+
+
+def start_state(obs: Observations) -> dict[str, int]:
+    """The kstack_cache state the ``before`` snapshot showed (USED and FREE together, or nothing)."""
+    found = {field: obs.get(name, "before") for name, field in START_STATE.items()}
+    if found["start_used"] is None or found["start_free"] is None:
+        return {}
+    return {field: int(value) for field, value in found.items() if value is not None and value >= 0}
 
 
 def workload_params(
-    name: str, params: dict[str, ParamValue], stdout: str | None, overrides: ModelOverrides
+    name: str,
+    params: dict[str, ParamValue],
+    stdout: str | None,
+    overrides: ModelOverrides,
+    start: dict[str, int] | None = None,
 ) -> WorkloadParams:
-    """The model's parameters: the catalogue's, then the count the program really reached, then overrides."""
-    values: dict[str, Any] = {}
+    """The model's parameters: the catalogue's, then the count the program really reached, then the cache
+    state before the workload, then overrides."""
+    values: dict[str, Any] = dict(start or {})
     for ours, theirs in PARAM_MAP.get(name, {}).items():
         if isinstance(params.get(ours), int):
             values[theirs] = params[ours]
@@ -129,7 +152,8 @@ def analyze(run: RunDir, meta: RunMetadata, overrides: ModelOverrides) -> GuestA
             )
             continue
         sysctl_text = snapshots.get("before", {}).get("sysctl.txt") or run.read_raw(FINGERPRINT, "sysctl.txt")
-        arch = _arch(meta, sysctl_text, overrides)
-        params = workload_params(name, dict(entry.params), run.read_raw(name, "stdout.txt"), overrides)
+        arch = _arch(meta, sysctl_text, overrides, generation)
+        stdout = run.read_raw(name, "stdout.txt")
+        params = workload_params(name, dict(entry.params), stdout, overrides, start_state(obs))
         result.verdicts += judge(predictions_for(generation, arch, name, params), obs, workload=name)
     return result
