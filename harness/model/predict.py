@@ -45,6 +45,7 @@ class WorkloadParams:
     start_used: int | None = None
     start_free: int | None = None
     start_bucket_size: int | None = None
+    start_kstacks: int | None = None  # G0-list: sysctl vm.kstacks before the workload
     # G3 facts the guest probes can establish (upstream is unverified here, model audit §5.2): the kstack
     # objects' type, "sw" (OBJT_SWAP) or "ph" (OBJT_PHYS), and kstack_cache's item size in bytes
     # (kstack_pages·PAGE_SIZE or (kstack_pages + guard)·PAGE_SIZE). None: both are admitted.
@@ -399,6 +400,7 @@ class _Builder:
                 expected=0,
             )
         else:
+            self._kstacks_after_hold()
             self.add(
                 "vm.kstacks",
                 "I-2",
@@ -508,6 +510,55 @@ class _Builder:
                 low=-self.p.reserv_noise,
                 high=self.p.reserv_noise,
             )
+
+    def _bucket_size_after_reclaims(self) -> None:
+        """``debug.uma_reclaim=1`` then ``=2``: each bucket-cache reclaim lowers uz_bucket_size by one (down to
+        bucket_size_min), and DRAIN_CPU's ``cache_shrink`` halves it toward the minimum in between."""
+        size_min = 1 if self.mc.bucket_size else 0
+        start = self.p.start_bucket_size if self.p.start_bucket_size is not None else self.mc.bucket_size
+
+        def down(size: int) -> int:
+            return size - 1 if size > size_min else size
+
+        after = down((size_min + down(down(start))) // 2)
+        contention = self.a.ncpu > 1
+        self.add(
+            "uma.kstack_cache.bucket_size.after_reclaim_drain_cpu",
+            "I-8",
+            "after",
+            "items",
+            f"uz_bucket_size {start} − 1 (reclaim=1) − 1, halved toward {size_min} by cache_shrink, − 1 (reclaim=2); "
+            + (
+                "width: lock contention may grow it back up to bucket_size_max on more than one CPU"
+                if contention
+                else f"assumes uz_bucket_size was {start} before (bucket_size_max unless observed)"
+            ),
+            "sysctl vm.uma.kstack_cache.bucket_size after debug.uma_reclaim=2",
+            low=after,
+            high=self.mc.bucket_size if contention else after,
+        )
+
+    def _kstacks_after_hold(self) -> None:
+        """G0-list: reaping the held threads destroys stacks while vm.kstacks > kstack_cache_size and caches the
+        rest (``vm_thread_dispose``'s ``kstacks <= kstack_cache_size``), so vm.kstacks ends at min(plateau, cap)."""
+        k0 = self.p.start_kstacks
+        if k0 is None:
+            return
+        N, n = self.p.threads, self.p.noise
+        low = min(max(k0, N), self.cap) - n
+        high = min(k0 + N + 1, self.cap) + n
+        self.add(
+            "vm.kstacks",
+            "I-8",
+            "after",
+            "stacks",
+            f"from vm.kstacks {k0} before: the plateau holds between max({k0}, N) and {k0}+N+1 constructed stacks "
+            f"and reaping leaves min(that, vm.kstack_cache_size {self.cap}); width: the unknown list length before "
+            f"and ±{n} background stacks (noise)",
+            "sysctl vm.kstacks",
+            low=max(0, low),
+            high=high,
+        )
 
     def _hold_from_start(self) -> bool:
         """thread-hold's R and F replayed from the before snapshot's cache state (conditional.py); False when no
@@ -753,6 +804,7 @@ class _Builder:
             low=0,
             high=percpu + n,
         )
+        self._bucket_size_after_reclaims()
         self.add(
             "kstack_cache.free.after_reclaim_drain_cpu",
             "I-8",

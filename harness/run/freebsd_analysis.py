@@ -77,14 +77,16 @@ START_STATE = {
     "kstack_cache.used": "start_used",
     "kstack_cache.free": "start_free",
     "uma.kstack_cache.bucket_size": "start_bucket_size",
+    "vm.kstacks": "start_kstacks",
 }
 
 
 def start_state(obs: Observations) -> dict[str, int]:
-    """The kstack_cache state the ``before`` snapshot showed (USED and FREE together, or nothing)."""
+    """The stack-cache state the ``before`` snapshot showed: kstack_cache USED and FREE (together or not at all)
+    with the bucket size when present, and G0-list's vm.kstacks."""
     found = {field: obs.get(name, "before") for name, field in START_STATE.items()}
     if found["start_used"] is None or found["start_free"] is None:
-        return {}
+        found = {"start_kstacks": found["start_kstacks"]}
     return {field: int(value) for field, value in found.items() if value is not None and value >= 0}
 
 
