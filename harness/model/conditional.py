@@ -117,7 +117,7 @@ def _replay(
     state: tuple[list[tuple[int, int]], list[int]],
     threads: int,
     extra: int,
-    spread: bool,
+    spread: tuple[bool, bool],
 ) -> tuple[int, int, int, int]:
     """(built by the plateau, FREE at the plateau, built by the end, FREE at the end) for one scenario:
     ``extra`` > 0 background allocations, < 0 background frees first; ``threads`` created, held, then reaped."""
@@ -127,7 +127,7 @@ def _replay(
         zone.bucket_size = min(start.bucket_size, zone.bucket_size_max)
     percpu, domain = state
     zone.load_state(start.used, percpu, domain)
-    cpus = _cpus(ncpu, spread)
+    cpus = _cpus(ncpu, spread[0])
     held = []
     for _ in range(-extra):  # background threads that exit and are reaped meanwhile
         zone.free(-1, next(cpus))
@@ -135,7 +135,7 @@ def _replay(
         held.append(zone.alloc(next(cpus)))
     built_plateau = zone.imports - zone.releases
     free_plateau = zone.nfree
-    reap = _cpus(ncpu, spread)
+    reap = _cpus(ncpu, spread[1])
     for item in held[:threads]:
         zone.free(item, next(reap))
     return built_plateau, free_plateau, zone.imports - zone.releases, zone.nfree
@@ -150,7 +150,8 @@ def thread_hold(nitems: int, ncpu: int, start: StartState, threads: int, noise: 
     cap = bucket_entries(size, zone.bucket_size_max) if size else 0
     states = placements(start.free, ncpu, max(cap, 1), zone.bucket_max)
     extras = [e for e in range(-noise, noise + 2) if e >= -start.used]  # +1: fork's first stack, from the cache
-    spreads = (False, True) if ncpu > 1 else (False,)
+    ways = (False, True) if ncpu > 1 else (False,)
+    spreads = [(create, reap) for create in ways for reap in ways]
     if not states or len(states) * len(extras) * len(spreads) * 2 * (threads + noise + 1) > MAX_REPLAY_OPS:
         return None
     runs = [

@@ -18,7 +18,7 @@ from harness.model.conditional import StartState
 from harness.model.conditional import thread_hold as hold_from_state
 from harness.model.generations import canonical
 from harness.model.prediction import Prediction
-from harness.model.uma import BUCKET_MAX, maxcache_params
+from harness.model.uma import BUCKET_MAX, g0_uma_maxcache_range, maxcache_params
 
 WORKLOADS = ("thread-hold", "thread-churn", "fork-churn", "burst-and-idle", "swap-pressure")
 
@@ -151,24 +151,10 @@ class _Builder:
         )
         if gen == "G0-list":
             return
-        self.add(
-            "uma.kstack_cache.bucket_size_max",
-            "I-6",
-            "before",
-            "items",
-            self._bsize_why(),
-            "sysctl vm.uma.kstack_cache.bucket_size_max",
-            expected=self.mc.bucket_size,
-        )
-        self.add(
-            "uma.kstack_cache.limit.bucket_max",
-            "I-6",
-            "before",
-            "items",
-            f"nitems − nb·bsize = {self.cap} − {self.mc.nb}·{self.mc.bucket_size}",
-            "sysctl vm.uma.kstack_cache.limit.bucket_max",
-            expected=self.mc.bucket_max,
-        )
+        if gen == "G0-uma":
+            self._g0_uma_maxcache()
+        else:
+            self._maxcache()
         self._item_size()
         self.add(
             "kstack_cache.limit",
@@ -292,6 +278,55 @@ class _Builder:
                     expected=0,
                     tolerance=self.P * n,
                 )
+
+    def _maxcache(self) -> None:
+        self.add(
+            "uma.kstack_cache.bucket_size_max",
+            "I-6",
+            "before",
+            "items",
+            self._bsize_why(),
+            "sysctl vm.uma.kstack_cache.bucket_size_max",
+            expected=self.mc.bucket_size,
+        )
+        self.add(
+            "uma.kstack_cache.limit.bucket_max",
+            "I-6",
+            "before",
+            "items",
+            f"nitems − nb·bsize = {self.cap} − {self.mc.nb}·{self.mc.bucket_size}",
+            "sysctl vm.uma.kstack_cache.limit.bucket_max",
+            expected=self.mc.bucket_max,
+        )
+
+    def _g0_uma_maxcache(self) -> None:
+        """G0-uma kernels carry pre-mid-2020 UMA, whose maxcache arithmetic differs (model audit §5.3): bound it."""
+        (slo, shi), (mlo, mhi) = g0_uma_maxcache_range(self.cap, self.a.ncpu, self.a.ndomains)
+        width = (
+            "width: the UMA era is not pinned — 14-era uma_zone_set_maxcache (the model's simulation), the G0-uma "
+            "anchor tree jwroberson/freebsd @327f5f8c (bpcpu 3, largest bucket zone with entries·bpcpu·ncpu ≤ "
+            "nitems) and upstream Jan 2020 @175219a4 (bpcpu 2, 24-byte bucket header)"
+        )
+        self.add(
+            "uma.kstack_cache.bucket_size_max",
+            "I-6",
+            "before",
+            "items",
+            f"bucket size for vm.kstack_cache_size {self.cap}; " + width,
+            "sysctl vm.uma.kstack_cache.bucket_size_max",
+            low=slo,
+            high=shi,
+        )
+        self.add(
+            "uma.kstack_cache.limit.bucket_max",
+            "I-6",
+            "before",
+            "items",
+            "what is left of the cap after the per-CPU buckets; " + width,
+            "sysctl vm.uma.kstack_cache.limit.bucket_max",
+            low=mlo,
+            high=mhi,
+        )
 
     def _item_size(self) -> None:
         a, src = self.a, "vmstat -z: kstack_cache SIZE"

@@ -57,6 +57,37 @@ def maxcache_params(nitems: int, ncpu: int, ndomains: int = 1, firsttouch: bool 
     return MaxcacheParams(nitems, bpcpu, bpdom, nb, bsize, nitems - nb * bsize)
 
 
+#: Pre-mid-2020 ``bucket_zones[]`` (G0-uma's era). Upstream Jan 2020 (``freebsd/freebsd-src sys/vm/uma_core.c
+#: @175219a4``): BUCKET_SIZE(4, 6, 8, 12, 16, 32, 64, 128, 256) with a 24-byte ``struct uma_bucket``; the
+#: G0-uma anchor tree (``jwroberson/freebsd sys/vm/uma_core.c @327f5f8c``) has the 14-era zones.
+BUCKET_ENTRIES_2020 = (1, 3, 5, 9, 13, 29, 61, 125, 253)
+
+
+def maxcache_params_2020(nitems: int, ncpu: int, ndomains: int, zones: Sequence[int], bpcpu: int) -> tuple[int, int]:
+    """(bucket size, ``uz_bkt_max``) of pre-2020 ``uma_zone_set_maxcache``/``bucket_zone_max``: the largest
+    bucket zone with ``entries·bpcpu·ncpu <= nitems``; the rest, per domain, is the bucket-cache limit."""
+    fitting = [e for e in zones if e * bpcpu * ncpu <= nitems]
+    if not fitting:
+        return 0, nitems
+    size = fitting[-1]
+    return size, (nitems - size * bpcpu * ncpu) // ndomains
+
+
+def g0_uma_maxcache_range(nitems: int, ncpu: int, ndomains: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """G0-uma's (bucket size low, high) and (bucket_max low, high) over the eras its kernels may carry: 14-era
+    arithmetic (the model's simulation), the G0-uma anchor tree (bpcpu 3: FIRSTTOUCH always adds a cross
+    bucket) and upstream Jan 2020 (bpcpu 2, UMA_XDOMAIN off) — model audit §5.3."""
+    p = maxcache_params(nitems, ncpu, ndomains)
+    eras = [
+        (p.bucket_size, p.bucket_max),
+        maxcache_params_2020(nitems, ncpu, ndomains, BUCKET_ENTRIES, 3),
+        maxcache_params_2020(nitems, ncpu, ndomains, BUCKET_ENTRIES_2020, 2),
+    ]
+    sizes = [e[0] for e in eras]
+    maxes = [e[1] for e in eras]
+    return (min(sizes), max(sizes)), (min(maxes), max(maxes))
+
+
 def bucket_entries(bucket_size: int, bucket_size_max: int) -> int:
     """``ub_entries`` of a bucket allocated now: the bucket zone for ``uz_bucket_size``, capped at the max."""
     for entries in BUCKET_ENTRIES:

@@ -87,3 +87,28 @@ def test_simulate_summary(capsys: pytest.CaptureFixture[str]) -> None:
     result = json.loads(out)
     assert result["events"] == 5000 and result["checks"] == 5000
     assert "I-1" in result["invariants"] and result["peak_live_stacks"] > 0
+
+
+def test_pindex_answers_every_address_and_exits_2_for_a_bad_one(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["model", "pindex", "--generation", "G2", "--arch", "amd64"]
+    addrs = ["0xfffffe0000006000", "0xfffffe0000005000", "0xfffffe0000024000"]
+    code, out, err = run([*argv, *addrs], capsys)
+    assert code == 2
+    lines = out.splitlines()
+    assert len(lines) == 3 and "(4)" in lines[0] and "guard page" in lines[1] and "(28)" in lines[2]
+    assert len([x for x in err.splitlines() if x.startswith("harness: error:")]) == 1
+    code, out, _ = run([*argv, "--json", *addrs], capsys)
+    rows = json.loads(out)
+    assert code == 2 and [r.get("pindex") for r in rows] == [4, None, 28] and "guard page" in rows[1]["error"]
+    code, out, _ = run([*argv, addrs[0], addrs[2]], capsys)
+    assert code == 0
+
+
+def test_predict_takes_the_start_state(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["model", "predict", "--generation", "G1", "--arch", "amd64", "--workload", "thread-hold"]
+    code, out, _ = run(
+        [*argv, "--threads", "100", "--ncpu", "1", "--start-used", "1", "--start-free", "31", "--json"], capsys
+    )
+    assert code == 0
+    (r,) = [p for p in json.loads(out) if p["name"] == "kstack_object.resident_pages" and p["phase"] == "plateau_delta"]
+    assert r["low"] <= 384 <= r["high"] and r["high"] - r["low"] <= 256 and "width:" in r["why"]

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.model.arch import ArchConstants
+from harness.model.predict import WorkloadParams, predict
+from harness.validate.observed import Observations
+from harness.validate.verdicts import Status, judge
+from tests.support.model_scenarios import thread_hold_observations
 
 from harness.model.prediction import Prediction, number
 
@@ -81,3 +89,61 @@ def test_thread_hold_held_stacks_are_judged_at_the_plateau_not_after_release(gen
             assert observed is not None and p.admits(observed), (p.name, p.phase, observed, p.describe())
             judged += 1
     assert judged == 2
+
+
+# --- predictions conditional on the before snapshot (issue 12 part 1) ------------------------------------------
+
+
+def _hold(generation: str, ncpu: int, threads: int, warm: int) -> tuple[list[Prediction], Observations]:
+    arch = ArchConstants.load("amd64", ncpu=ncpu)
+    obs = thread_hold_observations(generation, arch, threads, warm=warm)
+    used, free = obs.get("kstack_cache.used", "before"), obs.get("kstack_cache.free", "before")
+    assert used is not None and free is not None
+    params = WorkloadParams(threads=threads, noise=0, start_used=int(used), start_free=int(free))
+    return predict(generation, arch, "thread-hold", params), obs
+
+
+def test_thread_hold_from_the_before_state_is_sharp() -> None:
+    """The acceptance case: 100 threads on one CPU from USED 1 / FREE 31 grow R by exactly 3 imports of 32."""
+    preds = predict(
+        "G1",
+        ArchConstants.load("amd64", ncpu=1),
+        "thread-hold",
+        WorkloadParams(threads=100, start_used=1, start_free=31),
+    )
+    (r,) = [p for p in preds if p.name == "kstack_object.resident_pages" and p.phase == "plateau_delta"]
+    assert r.admits(384) and r.low is not None and r.high is not None and r.high - r.low <= 256
+    assert not r.admits(4 * 69)  # one import per miss (no batching) is outside
+    assert "width:" in r.why and "placement" in r.why and "noise" in r.why
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    generation=st.sampled_from(["G1", "G2", "G3"]),
+    ncpu=st.sampled_from([1, 2, 4]),
+    threads=st.integers(1, 300),
+    warm=st.integers(1, 80),
+)
+def test_the_model_passes_its_own_replayed_predictions(generation: str, ncpu: int, threads: int, warm: int) -> None:
+    preds, obs = _hold(generation, ncpu, threads, warm)
+    failed = [v for v in judge(preds, obs) if v.status is Status.FAIL]
+    assert failed == [], [v.why for v in failed]
+
+
+def test_g3_item_size_and_object_type_admit_both_until_given() -> None:
+    arch = ArchConstants.load("arm64", "G3")
+    (size,) = [p for p in predict("G3", arch, "thread-hold") if p.name == "kstack_cache.size"]
+    assert size.admits(16384) and size.admits(20480) and "width" in size.why
+    given = WorkloadParams(g3_kstack_cache_item_size=20480, g3_object_type="ph")
+    preds = predict("G3", arch, "thread-hold", given)
+    (size,) = [p for p in preds if p.name == "kstack_cache.size"]
+    assert size.admits(20480) and not size.admits(16384)
+    (count,) = [p for p in preds if p.name == "kstack_objects.count"]
+    assert count.expected == 0
+
+
+def test_arm64_g3_has_two_reservation_levels_but_a_2mib_kstack_quantum() -> None:
+    g2, g3 = ArchConstants.load("arm64", "G2"), ArchConstants.load("arm64", "G3")
+    assert (g2.reservation_pages, g3.reservation_pages) == (512, 16)
+    assert g2.kva_quantum == g3.kva_quantum == 2 << 20
+    assert g3.slots_per_import == 511
