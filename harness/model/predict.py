@@ -117,6 +117,8 @@ class _Builder:
         high: float | None = None,
         tolerance: float = 0.0,
     ) -> None:
+        if (expected is None or tolerance) and "width" not in why:
+            raise AssertionError(f"prediction {name}@{phase} has a width but its why does not say where it comes from")
         self.out.append(
             Prediction(name, invariant, phase, unit, why, source, expected, low, high, tolerance, dict(self.inputs))
         )
@@ -179,7 +181,8 @@ class _Builder:
             "I-6",
             "plateau",
             "stacks",
-            "per-CPU buckets plus a domain cache kept below bucket_max never exceed vm.kstack_cache_size",
+            "per-CPU buckets plus a domain cache kept below bucket_max never exceed vm.kstack_cache_size; width: the "
+            "cache state is not replayed here (any F the I-6 bound admits)",
             "vmstat -z: kstack_cache FREE",
             low=0,
             high=self.cap + self._numa_slack(),
@@ -189,7 +192,8 @@ class _Builder:
             "I-2",
             "delta",
             "items",
-            "every THREAD item owns one stack; the non-default ones (N_alt) do not change",
+            f"every THREAD item owns one stack; the non-default ones (N_alt) do not change; width: ±{n} background "
+            "non-default stacks and samples taken a moment apart (noise)",
             "vmstat -z: THREAD USED − kstack_cache USED",
             expected=0,
             tolerance=n,
@@ -262,7 +266,9 @@ class _Builder:
                     "I-1",
                     "plateau",
                     "pages",
-                    "R = P_k·(U+F) at quiescence: alt stacks live in kstack_alt_object",
+                    "R = P_k·(U+F) at quiescence: alt stacks live in kstack_alt_object; width: P_k·noise pages "
+                    "(background "
+                    "stacks between the two samples)",
                     "vmstat -o: RES of kstack_object − P_k·(kstack_cache USED+FREE)",
                     expected=0,
                     tolerance=self.P * n,
@@ -273,7 +279,9 @@ class _Builder:
                     "I-1",
                     "delta",
                     "pages",
-                    "R − P_k·(U+F) = pages of non-default stacks, which the workload does not change",
+                    "R − P_k·(U+F) = pages of non-default stacks, which the workload does not change; width: "
+                    "P_k·noise pages "
+                    "(background stacks between the two samples)",
                     "vmstat -o: RES of kstack_object − P_k·(kstack_cache USED+FREE)",
                     expected=0,
                     tolerance=self.P * n,
@@ -410,7 +418,8 @@ class _Builder:
                 "I-2",
                 "plateau_delta",
                 "stacks",
-                "each held thread owns a stack; +1 if fork took a never-used PROC item",
+                f"each held thread owns a stack; width: +1 if fork took a never-used PROC item, ±{n} background "
+                "stacks (noise)",
                 src_u,
                 low=N - n,
                 high=N + 1 + n,
@@ -420,7 +429,8 @@ class _Builder:
                 "I-7",
                 "delta",
                 "allocs",
-                "one uma_zalloc per thr_new",
+                f"one uma_zalloc per thr_new; width: fork's first stack (+1) and up to {n} background allocations "
+                "(noise)",
                 "vmstat -z: kstack_cache REQ",
                 low=N,
                 high=N + 1 + n,
@@ -441,7 +451,8 @@ class _Builder:
                 "I-2",
                 "plateau_delta",
                 "stacks",
-                "vm.kstacks counts constructed stacks; up to 128 cached ones are reused first",
+                f"vm.kstacks counts constructed stacks; up to {self.cap} cached ones are reused first; width: how "
+                f"many are cached before (0…{self.cap}), fork's first stack (+1) and ±{n} background stacks (noise)",
                 "sysctl vm.kstacks",
                 low=max(0, N - self.cap) - n,
                 high=N + 1 + n,
@@ -451,7 +462,7 @@ class _Builder:
             "I-2",
             "plateau_delta",
             "items",
-            "one THREAD item per held thread",
+            f"one THREAD item per held thread; width: fork's first thread (+1) and ±{n} background threads (noise)",
             "vmstat -z: THREAD USED",
             low=N - n,
             high=N + 1 + n,
@@ -462,7 +473,9 @@ class _Builder:
                 "I-11",
                 "plateau_delta",
                 "objects",
-                "G0: one VM object per constructed stack (cached stacks are reused first)",
+                f"G0: one VM object per constructed stack (cached stacks are reused first); width: 0…{self.cap} "
+                f"cached stacks before, ±{n} background (noise) and up to {self.p.proc_objects} objects of the "
+                "workload process",
                 "vmstat -z: VM OBJECT USED",
                 low=max(0, N - self.cap) - n,
                 high=N + 1 + n + self.p.proc_objects,
@@ -473,7 +486,8 @@ class _Builder:
                 "I-11",
                 "plateau_delta",
                 "objects",
-                "G1+: stacks live in kstack_object, no VM object per stack",
+                f"G1+: stacks live in kstack_object, no VM object per stack; width: up to {self.p.proc_objects} "
+                f"objects of the workload process and ±{n} background (noise)",
                 "vmstat -z: VM OBJECT USED",
                 low=-n,
                 high=self.p.proc_objects + n,
@@ -497,7 +511,8 @@ class _Builder:
             "delta",
             "bytes",
             "kvm_free = VM_MAX_KERNEL_ADDRESS − kernel_vm_end: it only shrinks, in 2 MiB steps, and only "
-            "when the kernel map grows (pmap_growkernel); it never recovers on release",
+            "when the kernel map grows (pmap_growkernel); it never recovers on release; width: whether the "
+            "stacks needed new KVA at all (0) up to every stack's slot rounded to whole KVA quanta",
             "sysctl vm.kvm_free",
             low=self._kva_low(N + n),
             high=0,
@@ -508,7 +523,8 @@ class _Builder:
                 "I-12",
                 "plateau",
                 "bytes",
-                "20480 B of kstack arena per default stack, cached or in use",
+                "20480 B of kstack arena per default stack, cached or in use; width: one slot per background stack "
+                "(noise)",
                 "DDB show all vmem: Σ 'kstack arena' inuse − (P_k+1)·4096·(kstack_cache USED+FREE)",
                 expected=0,
                 tolerance=self.a.ptoa(self.a.stack_slot_pages) * n,
@@ -518,7 +534,7 @@ class _Builder:
                 "I-12",
                 "plateau",
                 "tags",
-                "one busy tag per default stack",
+                "one busy tag per default stack; width: one per background stack (noise)",
                 "DDB show all vmem: Σ 'kstack arena' busy tags − (USED+FREE)",
                 expected=0,
                 tolerance=n,
@@ -540,7 +556,9 @@ class _Builder:
                 "I-13",
                 "plateau_delta",
                 "reservations",
-                "guard-page holes cap a stack reservation at 4/5 full: stacks never raise fullpop",
+                "guard-page holes cap a stack reservation at 4/5 full: stacks never raise fullpop; width: "
+                "±reserv_noise "
+                "unrelated reservations",
                 "sysctl vm.reserv.fullpop",
                 low=-self.p.reserv_noise,
                 high=self.p.reserv_noise,
@@ -569,8 +587,9 @@ class _Builder:
                 else f"assumes uz_bucket_size was {start} before (bucket_size_max unless observed)"
             ),
             "sysctl vm.uma.kstack_cache.bucket_size after debug.uma_reclaim=2",
-            low=after,
-            high=self.mc.bucket_size if contention else after,
+            expected=None if contention else after,
+            low=after if contention else None,
+            high=self.mc.bucket_size if contention else None,
         )
 
     def _kstacks_after_hold(self) -> None:
@@ -658,7 +677,7 @@ class _Builder:
                 "I-9",
                 "delta",
                 "allocs",
-                "one uma_zalloc per pthread_create",
+                "one uma_zalloc per pthread_create; width: fork's first stack (+1) and the noise allowance per round",
                 "vmstat -z: kstack_cache REQ",
                 low=total,
                 high=total + 1 + n * max(1, R),
@@ -668,7 +687,8 @@ class _Builder:
                 "I-10",
                 "after",
                 "stacks",
-                "after the zombies are reaped (≤ 5 s) U returns to its baseline",
+                f"after the zombies are reaped (≤ 5 s) U returns to its baseline; width: ±{n} background stacks "
+                "(noise)",
                 "vmstat -z: kstack_cache USED (after − before)",
                 expected=0,
                 tolerance=n,
@@ -678,7 +698,8 @@ class _Builder:
                 "I-6",
                 "after",
                 "stacks",
-                "the cache never holds more than its cap",
+                "the cache never holds more than its cap; width: the unreplayed cache state (any F the I-6 bound "
+                "admits)",
                 "vmstat -z: kstack_cache FREE",
                 low=0,
                 high=self.cap + self._numa_slack(),
@@ -692,7 +713,8 @@ class _Builder:
                 "I-11",
                 "delta",
                 "allocs",
-                "G0: an object per stack built; at least the concurrency beyond the cache must be built",
+                "G0: an object per stack built; at least the concurrency beyond the cache must be built; width: a "
+                "lower bound only (how many more are built depends on reaping timing)",
                 "vmstat -z: VM OBJECT REQ",
                 low=max(0, C * T - self.cap - n) if R else 0,
             )
@@ -702,7 +724,8 @@ class _Builder:
                 "I-11",
                 "delta",
                 "allocs",
-                "G1+: building a stack allocates no VM object",
+                "G1+: building a stack allocates no VM object; width: the workload process's own objects and the noise "
+                "allowance per round",
                 "vmstat -z: VM OBJECT REQ",
                 low=0,
                 high=self.p.proc_objects + n * max(1, R),
@@ -713,7 +736,8 @@ class _Builder:
                 "I-8",
                 "after",
                 "pages",
-                "R moves only with F once U is back at baseline: by at most P_k·cap",
+                "R moves only with F once U is back at baseline: by at most P_k·cap; width: the unreplayed cache state "
+                "(F anywhere in 0…cap before and after) and the noise allowance",
                 "vmstat -o: RES of kstack_object (after − before)",
                 low=-self.P * (self.cap + n),
                 high=self.P * (self.cap + n),
@@ -726,7 +750,7 @@ class _Builder:
             "I-9",
             "delta",
             "forks",
-            "one fork() per child",
+            f"one fork() per child; width: ±{n} background forks per round (noise: the harness's own commands)",
             "vmstat -s: fork() calls",
             low=F,
             high=F + n * max(1, self.p.rounds),
@@ -738,7 +762,8 @@ class _Builder:
                 "delta",
                 "allocs",
                 "fork1 reuses the stack parked with the PROC item's first thread; only never-used PROC "
-                "items (at most the concurrency) need a new one",
+                "items (at most the concurrency) need a new one; width: 0…concurrency+1 never-used PROC items "
+                "and the noise allowance",
                 "vmstat -z: kstack_cache REQ",
                 low=0,
                 high=K + 1 + n,
@@ -748,7 +773,8 @@ class _Builder:
                 "I-3",
                 "after",
                 "stacks",
-                "parked first threads keep their stacks: U does not return below baseline",
+                f"parked first threads keep their stacks: U does not return below baseline; width: 0…{K}+1 "
+                f"never-used PROC items and ±{n} background stacks (noise)",
                 "vmstat -z: kstack_cache USED (after − before)",
                 low=-n,
                 high=K + 1 + n,
@@ -758,7 +784,8 @@ class _Builder:
             "I-3",
             "after",
             "items",
-            "a PROC item keeps its first thread after wait()",
+            f"a PROC item keeps its first thread after wait(); width: up to the concurrency {K} (+1) never-used PROC "
+            f"items and ±{n} background (noise)",
             "vmstat -z: THREAD USED (after − before)",
             low=-n,
             high=K + 1 + n,
@@ -768,7 +795,8 @@ class _Builder:
             "I-3",
             "after",
             "items",
-            "PROC is NOFREE: items are never returned",
+            f"PROC is NOFREE: items are never returned; width: 0…{K}+1 new items, depending on how many were free "
+            f"before, and ±{n} background (noise)",
             "vmstat -z: PROC USED+FREE (after − before)",
             low=0,
             high=K + 1 + n,
@@ -782,7 +810,8 @@ class _Builder:
                 "I-8",
                 "after",
                 "stacks",
-                "G0-list keeps a freed stack only while vm.kstacks ≤ vm.kstack_cache_size",
+                "G0-list keeps a freed stack only while vm.kstacks ≤ vm.kstack_cache_size; width: how many were "
+                f"cached before (0…cap) and ±{n} background stacks (noise)",
                 "sysctl vm.kstacks",
                 low=0,
                 high=self.cap + 1 + n,
@@ -793,7 +822,8 @@ class _Builder:
             "I-10",
             "plateau_delta",
             "stacks",
-            "one stack per live thread of the burst",
+            f"one stack per live thread of the burst; width: fork's first stack (+1) and ±{n} background stacks "
+            "(noise)",
             "vmstat -z: kstack_cache USED (plateau − before)",
             low=B - n,
             high=B + 1 + n,
@@ -803,7 +833,7 @@ class _Builder:
             "I-10",
             "after",
             "stacks",
-            "the zombies are reaped within seconds",
+            f"the zombies are reaped within seconds; width: ±{n} background stacks (noise)",
             "vmstat -z: kstack_cache USED (after exit − before)",
             expected=0,
             tolerance=n,
@@ -813,7 +843,8 @@ class _Builder:
             "I-8",
             "after",
             "stacks",
-            "stacks beyond the cap are released at once (bucket cache over bucket_max)",
+            "stacks beyond the cap are released at once (bucket cache over bucket_max); width: the placement of the "
+            "freed stacks between per-CPU buckets and the domain cache (0…cap)",
             "vmstat -z: kstack_cache FREE",
             low=0,
             high=self.cap + self._numa_slack(),
@@ -823,7 +854,8 @@ class _Builder:
             "I-8",
             "after",
             "stacks",
-            "zone_timeout trims every 20 s, but 14-era UMA trims only items unused for ~15 min: timing-bound",
+            "zone_timeout runs every 20 s; 14.x+ UMA trims only items unused for ~15 min and 13.x's timeout "
+            "never trims (it only updates the working-set estimate); width: that era and timing, 0…cap",
             "vmstat -z: kstack_cache FREE after 60 s idle",
             low=0,
             high=self.cap + self._numa_slack(),
@@ -834,7 +866,8 @@ class _Builder:
             "I-8",
             "after",
             "stacks",
-            "debug.uma_reclaim=1 empties the domain bucket caches; per-CPU buckets remain",
+            "debug.uma_reclaim=1 empties the domain bucket caches; per-CPU buckets remain; width: how full the "
+            f"per-CPU buckets are (0…{percpu}) and ±{n} background stacks (noise)",
             "vmstat -z: kstack_cache FREE after sysctl debug.uma_reclaim=1",
             low=0,
             high=percpu + n,
@@ -845,7 +878,8 @@ class _Builder:
             "I-8",
             "after",
             "stacks",
-            "debug.uma_reclaim=2 also drains the per-CPU buckets",
+            f"debug.uma_reclaim=2 also drains the per-CPU buckets; width: ±{n} background frees after the drain "
+            "(noise)",
             "vmstat -z: kstack_cache FREE after sysctl debug.uma_reclaim=2",
             expected=0,
             tolerance=n,
@@ -856,7 +890,7 @@ class _Builder:
                 "I-1",
                 "after",
                 "pages",
-                "every released stack takes its P_k pages out of kstack_object",
+                "every released stack takes its P_k pages out of kstack_object; width: P_k·noise pages (background)",
                 "vmstat -o: RES of kstack_object − P_k·(kstack_cache USED+FREE) after debug.uma_reclaim=2",
                 expected=0,
                 tolerance=self.P * n,
@@ -880,7 +914,7 @@ class _Builder:
                 "I-19",
                 "plateau",
                 "pages",
-                "stack pages never leave kstack_object under pressure",
+                "stack pages never leave kstack_object under pressure; width: P_k·noise pages (background)",
                 "vmstat -o: RES of kstack_object − P_k·(kstack_cache USED+FREE)",
                 expected=0,
                 tolerance=P * n,
@@ -891,7 +925,8 @@ class _Builder:
             "I-14",
             "plateau",
             "procs",
-            "eligibility (sleep time, locks, pressure) decides which of the M processes swap out",
+            "eligibility (sleep time, locks, pressure) decides which of the M processes swap out; width: that "
+            f"eligibility (timing-bound, 0…{M}) and ±{n} other processes (noise)",
             "ps -axo stat: processes with W",
             low=0,
             high=M + n,
@@ -902,7 +937,7 @@ class _Builder:
                 "I-14",
                 "delta",
                 "stacks",
-                "swapout keeps td_kstack: U does not change",
+                f"swapout keeps td_kstack: U does not change; width: ±{n} background stacks (noise)",
                 "vmstat -z: kstack_cache USED (pressure − plateau)",
                 expected=0,
                 tolerance=n,
@@ -914,7 +949,9 @@ class _Builder:
                 "I-14",
                 "delta",
                 "pages",
-                "laundered-and-freed stack pages leave R; at most all pages of the swapped threads" + alt,
+                "laundered-and-freed stack pages leave R; at most all pages of the swapped threads"
+                + alt
+                + "; width: how many pages the laundry and page daemon freed (timing-bound) and P_k·noise",
                 "vmstat -o: RES of kstack_object − P_k·(USED+FREE) (pressure − plateau)",
                 low=-P * (stacks + n),
                 high=P * n,
@@ -924,7 +961,7 @@ class _Builder:
                 "I-16",
                 "delta",
                 "pages",
-                "faultin re-grabs or reads back every page: R = P_k·(U+F) again",
+                "faultin re-grabs or reads back every page: R = P_k·(U+F) again; width: P_k·noise pages (background)",
                 "vmstat -o: RES of kstack_object − P_k·(USED+FREE) (after wake − plateau)",
                 expected=0,
                 tolerance=P * n,
@@ -934,7 +971,7 @@ class _Builder:
             "I-16",
             "delta",
             "pages",
-            "absent stack pages are read back (user pages may add more)",
+            "absent stack pages are read back (user pages may add more); width: a lower bound only",
             "vmstat -s: swap pager pages paged in",
             low=0,
         )
@@ -943,7 +980,8 @@ class _Builder:
             "I-14",
             "after",
             "pages",
-            "open question (a): swap blocks of disposed stacks may stay allocated until the pindex is reused",
+            "open question (a): swap blocks of disposed stacks may stay allocated until the pindex is reused; "
+            "width: none to all of the workload's stack pages stay on swap, ±noise",
             "swapinfo -k: Used (after − before) / 4",
             low=-n,
             high=P * stacks + n,

@@ -8,11 +8,10 @@ from hypothesis import strategies as st
 
 from harness.model.arch import ArchConstants
 from harness.model.predict import WorkloadParams, predict
+from harness.model.prediction import Prediction, number
 from harness.validate.observed import Observations
 from harness.validate.verdicts import Status, judge
 from tests.support.model_scenarios import thread_hold_observations
-
-from harness.model.prediction import Prediction, number
 
 
 def _p(**kw: float) -> Prediction:
@@ -147,3 +146,14 @@ def test_arm64_g3_has_two_reservation_levels_but_a_2mib_kstack_quantum() -> None
     assert (g2.reservation_pages, g3.reservation_pages) == (512, 16)
     assert g2.kva_quantum == g3.kva_quantum == 2 << 20
     assert g3.slots_per_import == 511
+
+
+@pytest.mark.parametrize("generation", ["G0-list", "G0-uma", "G1", "G2", "G3"])
+@pytest.mark.parametrize("workload", ["thread-hold", "thread-churn", "fork-churn", "burst-and-idle", "swap-pressure"])
+def test_every_width_names_its_source(generation: str, workload: str) -> None:
+    for ncpu, ndomains in ((1, 1), (4, 2)):
+        arch = ArchConstants.load("amd64", generation, ncpu=ncpu, ndomains=ndomains)
+        for params in (WorkloadParams(), WorkloadParams(start_used=2, start_free=30, start_kstacks=3)):
+            for p in predict(generation, arch, workload, params):
+                if p.expected is None or p.tolerance:
+                    assert "width" in p.why, (p.name, p.phase, p.why)
