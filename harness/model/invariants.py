@@ -39,6 +39,14 @@ _NPAGES = attrgetter("npages")
 _STACK_SWAPPED = attrgetter("stack.swapped")
 
 
+def _count_res(pst: list[int]) -> int:
+    return pst.count(RES)
+
+
+def _count_res_dirty(pst: list[int]) -> int:
+    return pst.count(RES_DIRTY)
+
+
 def applicable(generation: str) -> list[str]:
     return [inv for inv, gens in APPLIES.items() if generation in gens]
 
@@ -175,7 +183,8 @@ def check_counts(k: Kernel) -> None:
     if len(k.laundry_q) != k.c.laundry or len(k.inactive_q) != k.c.inactive:
         _fail("I-14", f"laundry {k.c.laundry}/{len(k.laundry_q)} inactive {k.c.inactive}/{len(k.inactive_q)}")
     # I-14/I-16: v_wire_count −= P_k at swapout and += P_k at swapin; every other stack page is wired once.
-    wired = sum(s in (RES, RES_DIRTY) for st in k.stacks.values() for s in st.pst)
+    psts = [st.pst for st in k.stacks.values()]
+    wired = sum(map(_count_res, psts)) + sum(map(_count_res_dirty, psts))
     if k.c.wired != wired:
         _fail("I-14", f"wired counter {k.c.wired} != {wired} resident stack pages")
 
@@ -318,6 +327,9 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
     def fail(inv: str, msg: str) -> None:
         raise InvariantViolation(inv, msg)
 
+    # The lockstep cache-policy reference (policy_ref.py): three counters compared per step, inline.
+    ref = k.ref if isinstance(k, UmaCacheKernel) else None
+
     # The closures run after every simulator step: objects whose identity never changes (the zone, the VM
     # objects and their page dicts, the arenas' busy-tag dicts) are bound once, and each attribute read once.
     if isinstance(k, G2Kernel):
@@ -360,6 +372,10 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
                 fail("I-20", "kstack_object ref/shadow/size changed")
             if g3 and (c.laundry or c.inactive or c.absent or c.v_swappgsout):
                 fail("I-19", "a G3 stack page entered the laundry")
+            if ref is not None and (
+                ref.error or ref.cached != f or ref.imported != zone.imports or ref.released != zone.releases
+            ):
+                policy_fail(ref.compare(zone))
 
     elif isinstance(k, G1Kernel):
         zone, kobj, karena = k.zone, k.kobj, k.kernel_arena
@@ -391,14 +407,21 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
                 fail("I-12", f"kernel arena inuse {karena.inuse} != {pages << shift}")
             if (kobj.ref, kobj.shadow, kobj.size, kobj.type) != i20_g1:
                 fail("I-20", "kstack_object ref/shadow/size/type changed")
+            if ref is not None and (
+                ref.error or ref.cached != f or ref.imported != zone.imports or ref.released != zone.releases
+            ):
+                policy_fail(ref.compare(zone))
 
     elif isinstance(k, G0ListKernel):
         objs = k.objs
+        lref, kcache = k.ref, k.kcache
 
         def check() -> None:
             n = len(stacks)
             if c.vm_object_used != n or len(objs) != n:
                 fail("I-11", f"{c.vm_object_used} stack objects for {n} stacks")
+            if lref is not None and (k.kstacks != lref.kstacks or len(kcache) != lref.listed):
+                policy_fail(lref.compare(k.kstacks, len(kcache)))
 
     else:
         assert isinstance(k, G0UmaKernel)
@@ -416,6 +439,10 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
             f = z.cached
             if f > z.cap_hwm and f - z.in_flight > z.cap_hwm + (z.percpu_items() if z.numa else 0):
                 fail("I-6", f"F={f} > vm.kstack_cache_size {z.cap_hwm}")
+            if ref is not None and (
+                ref.error or ref.cached != f or ref.imported != z.imports or ref.released != z.releases
+            ):
+                policy_fail(ref.compare(z))
 
     def full_check() -> None:
         if isinstance(k, UmaCacheKernel):
@@ -428,7 +455,7 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
             policy_fail(k.ref.compare(k.kstacks, len(k.kcache)))
         check_all(k)
 
-    return _with_policy_check(k, check), full_check
+    return check, full_check
 
 
 def policy_fail(found: str) -> None:
@@ -436,27 +463,3 @@ def policy_fail(found: str) -> None:
     if found:
         inv, _, msg = found.partition(": ")
         raise InvariantViolation(inv, f"cache policy: {msg}")
-
-
-def _with_policy_check(k: Kernel, check: Callable[[], None]) -> Callable[[], None]:
-    """The per-step check, plus the lockstep policy reference's O(1) comparison when one is attached."""
-    if isinstance(k, UmaCacheKernel) and k.ref is not None:
-        ref, zone = k.ref, k.zone
-
-        def check_uma() -> None:
-            check()
-            found = ref.compare(zone)
-            if found:
-                policy_fail(found)
-
-        return check_uma
-    if isinstance(k, G0ListKernel) and k.ref is not None:
-        lref, kcache = k.ref, k.kcache
-
-        def check_list() -> None:
-            check()
-            if k.kstacks != lref.kstacks or len(kcache) != lref.listed:
-                policy_fail(lref.compare(k.kstacks, len(kcache)))
-
-        return check_list
-    return check

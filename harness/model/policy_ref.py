@@ -80,6 +80,10 @@ class UmaReference:
 
     def alloc(self, cpu: int, imports: Sequence[tuple[int, int]], bucketdisable: bool) -> None:
         """One ``uma_zalloc`` on ``cpu``; ``imports`` are the (requested, built) pairs kstack_import saw."""
+        if self.alloc_cnt[cpu] and not imports:  # the common hit, kept cheap: it runs on every thread creation
+            self.alloc_cnt[cpu] -= 1
+            self.cached -= 1
+            return
         pending = list(imports)
         if self.alloc_cnt[cpu]:
             self._take(cpu)
@@ -136,6 +140,10 @@ class UmaReference:
 
     def free(self, cpu: int, bucketdisable: bool) -> None:
         """One ``uma_zfree`` on ``cpu``."""
+        if self.alloc_cnt[cpu] < self.alloc_cap[cpu]:  # the common case: room in the alloc bucket
+            self.alloc_cnt[cpu] += 1
+            self.cached += 1
+            return
         while True:
             if self.alloc_cnt[cpu] >= self.alloc_cap[cpu] and self.free_cnt[cpu] < self.free_cap[cpu]:
                 self._swap(cpu)
@@ -206,15 +214,26 @@ class UmaReference:
 
     # --- comparison ----------------------------------------------------------------------------------------------
 
-    def compare(self, zone: Any) -> str:
-        """The first disagreement with ``zone`` (a ``UmaCacheZone``) as "I-n: what", or "" when there is none."""
-        if self.error:
-            return self.error
+    def check_parameters(self, zone: Any) -> None:
+        """After ``set_maxcache`` or a reclaim (the only changes of the zone's sizes): remember a disagreement."""
+        if not self.error:
+            self.error = self._parameters(zone)
+
+    def _parameters(self, zone: Any) -> str:
         if (zone.bucket_size, zone.bucket_size_max, zone.bucket_max) != (self.size, self.size_max, self.bucket_max):
             return (
                 f"I-6: uz_bucket_size/_max/uz_bucket_max {zone.bucket_size}/{zone.bucket_size_max}/{zone.bucket_max}"
                 f", the reference has {self.size}/{self.size_max}/{self.bucket_max}"
             )
+        return ""
+
+    def compare(self, zone: Any) -> str:
+        """The first disagreement with ``zone`` (a ``UmaCacheZone``) as "I-n: what", or "" when there is none."""
+        if self.error:
+            return self.error
+        found = self._parameters(zone)
+        if found:
+            return found
         if zone.imports != self.imported:
             return f"I-7: the zone imported {zone.imports} stacks, the reference {self.imported}"
         if zone.releases != self.released or zone.cached != self.cached:

@@ -42,6 +42,7 @@ class UmaCacheKernel(Kernel):
         if self.ndomains != 1 or self.zone.allocs or self.zone.frees:
             return False
         self.ref = UmaReference(self.ncpu, self.zone.maxcache.nitems)
+        self.ref.check_parameters(self.zone)
         return True
 
     def _kstack_import(self, cnt: int, domain: int) -> list[Stack]:
@@ -90,6 +91,7 @@ class UmaCacheKernel(Kernel):
         self.zone.set_maxcache(n)
         if self.ref is not None:
             self.ref.set_maxcache(n)
+            self.ref.check_parameters(self.zone)
 
     def cache_used(self) -> int:
         return self.zone.used
@@ -102,6 +104,7 @@ class UmaCacheKernel(Kernel):
         self.zone.reclaim(kind)
         if self.ref is not None:
             self.ref.reclaim(kind, [len(b) for b in self.zone.domains[0].buckets])
+            self.ref.check_parameters(self.zone)
 
     def uma_timeout(self) -> None:
         self.zone.bucketdisable = self._shortage()

@@ -182,3 +182,32 @@ def test_draw_events_is_random_choices(seed: int) -> None:
     for n in (1, 7, 4096):
         assert simulate_mod.draw_events(ours.random, cum, n) == theirs.choices(range(len(weights)), weights, k=n)
     assert ours.random() == theirs.random()
+
+
+@pytest.mark.parametrize("events", [60, 4095, FULL_CHECK_EVERY + 100])
+def test_the_tail_of_every_run_gets_the_full_walk(events: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Model audit §6.3.1: a page moved to the wrong frame shortly before the end of a run (which only the full
+    walk's I-4 sees) must fail the run, also when the run is shorter than one full-walk period."""
+    kernels: list[Kernel] = []
+
+    def make_and_keep(gen: str, arch: ArchConstants, params: ModelParams) -> Kernel:
+        kernels.append(make_kernel(gen, arch, params))
+        return kernels[-1]
+
+    class CorruptingRandom(random.Random):
+        draws = 0
+
+        def random(self) -> float:
+            self.draws += 1
+            if self.draws == 2 * events + 20:  # well after the batch draws, a few steps before the end
+                k = kernels[0]
+                assert isinstance(k, G1Kernel)
+                pindex = next(iter(k.kobj.pages))
+                k.kobj.pages[pindex] += 1 << 30
+            return super().random()
+
+    monkeypatch.setattr(simulate_mod, "make_kernel", make_and_keep)
+    monkeypatch.setattr(simulate_mod.random, "Random", CorruptingRandom)
+    with pytest.raises(InvariantViolation) as info:
+        simulate("G1", ArchConstants.load("amd64"), events, seed=2)
+    assert info.value.invariant == "I-4"
