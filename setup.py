@@ -27,6 +27,7 @@ MYPYC_MODULES = [
     "harness/model/invariants.py",
     "harness/model/kernel.py",
     "harness/model/physmem.py",
+    "harness/model/policy_ref.py",
     "harness/model/simulate.py",
     "harness/model/uma.py",
     "harness/model/uma_backend.py",

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from harness.model.arch import ArchConstants
 from harness.model.generations import GENERATIONS, make_kernel
-from harness.model.invariants import APPLIES, check_all, check_swapped_in, check_swapped_out
+from harness.model.g0_list import G0ListKernel
+from harness.model.invariants import APPLIES, check_all, check_swapped_in, check_swapped_out, policy_fail
 from harness.model.kernel import ABSENT, Kernel, ModelParams
+from harness.model.uma_backend import UmaCacheKernel
 
 EVENTS = [
     "create",
@@ -139,7 +141,16 @@ def run(k: Kernel, script: list[tuple[str, int, int]]) -> set[str]:
         elif ev == "lowmem":
             k.lowmem()
         checked.update(check_all(k))
+        _check_policy(k)
     return checked
+
+
+def _check_policy(k: Kernel) -> None:
+    """The lockstep cache-policy reference (policy_ref.py), when attached, agrees bucket for bucket."""
+    if isinstance(k, UmaCacheKernel) and k.ref is not None:
+        policy_fail(k.ref.compare_buckets(k.zone))
+    elif isinstance(k, G0ListKernel) and k.ref is not None:
+        policy_fail(k.ref.compare(k.kstacks, len(k.kcache)))
 
 
 @pytest.mark.parametrize("generation", list(GENERATIONS))
@@ -154,6 +165,7 @@ def test_random_events_keep_invariants(
         ArchConstants.load(arch, ncpu=ncpu, ndomains=ndom),
         ModelParams(phys_pages_per_domain=4096, swap_pages=4096),
     )
+    assert k.attach_reference() == (ndom == 1 or generation == "G0-list")
     pid = k.fork(0)
     assert pid is not None
     checked = run(k, script)
