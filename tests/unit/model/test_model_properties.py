@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.model.arch import ArchConstants
-from harness.model.generations import GENERATIONS, make_kernel
 from harness.model.g0_list import G0ListKernel
+from harness.model.generations import GENERATIONS, make_kernel
 from harness.model.invariants import APPLIES, check_all, check_swapped_in, check_swapped_out, policy_fail
 from harness.model.kernel import ABSENT, Kernel, ModelParams
 from harness.model.uma_backend import UmaCacheKernel
