@@ -599,16 +599,19 @@ class _Builder:
         if k0 is None:
             return
         N, n = self.p.threads, self.p.noise
-        low = min(max(k0, N), self.cap) - n
-        high = min(k0 + N + 1, self.cap) + n
+        # Each of the N disposals destroys while vm.kstacks > cap and caches otherwise, so from k constructed
+        # stacks at the plateau it ends at max(min(k, cap), k − N); k is between max(k0, N) and k0 + N + 1.
+        k_low, k_high = max(k0, N), k0 + N + 1
+        low = max(min(k_low, self.cap), k_low - N) - n
+        high = max(min(k_high, self.cap), k_high - N) + n
         self.add(
             "vm.kstacks",
             "I-8",
             "after",
             "stacks",
             f"from vm.kstacks {k0} before: the plateau holds between max({k0}, N) and {k0}+N+1 constructed stacks "
-            f"and reaping leaves min(that, vm.kstack_cache_size {self.cap}); width: the unknown list length before "
-            f"and ±{n} background stacks (noise)",
+            f"and the N disposals destroy while vm.kstacks > vm.kstack_cache_size {self.cap}; width: the unknown "
+            f"list length before and ±{n} background stacks (noise)",
             "sysctl vm.kstacks",
             low=max(0, low),
             high=high,
@@ -643,7 +646,7 @@ class _Builder:
             "stacks",
             "what the last import left over; width: " + out.width,
             src_f,
-            low=out.free_plateau.low,
+            low=max(0, out.free_plateau.low),
             high=out.free_plateau.high,
         )
         self.add(
@@ -663,7 +666,7 @@ class _Builder:
             "stacks",
             "per-CPU buckets plus domain buckets kept below uz_bucket_max; width: " + out.width,
             src_f,
-            low=out.free_after.low,
+            low=max(0, out.free_after.low),
             high=out.free_after.high,
         )
         return True
