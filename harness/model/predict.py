@@ -647,7 +647,7 @@ class _Builder:
             "what the last import left over; width: " + out.width,
             src_f,
             low=max(0, out.free_plateau.low),
-            high=out.free_plateau.high,
+            high=min(self.cap, out.free_plateau.high),
         )
         self.add(
             "kstack_object.resident_pages",
@@ -667,7 +667,7 @@ class _Builder:
             "per-CPU buckets plus domain buckets kept below uz_bucket_max; width: " + out.width,
             src_f,
             low=max(0, out.free_after.low),
-            high=out.free_after.high,
+            high=min(self.cap, out.free_after.high),
         )
         return True
 
