@@ -123,14 +123,18 @@ class CachePolicy:
     keeps: Callable[[int, int], bool] = keep_below  # zone_put_bucket's comparison with uz_bucket_max
     shrink: Callable[[int, int], int] = cache_shrink  # uma_reclaim(UMA_RECLAIM_DRAIN_CPU)'s cache_shrink
     list_keeps: Callable[[int, int], bool] = list_keeps  # G0-list vm_thread_dispose
-    #: 14.x+ ``zone_timeout`` trims items unused for ~15 min (``bucket_cache_reclaim_domain`` with limin/timin);
-    #: 13.x's only updates the working-set estimate (``sobomax/freebsd14_vendor sys/vm/uma_core.c @0f7ff342``).
-    timeout_trims: bool = True
+    #: The UMA trimming era. 14 (14.x and later, CHERI-Alliance/freebsd-src sys/vm/uma_core.c @2c440bb0):
+    #: ``zone_domain_update_wss`` keeps limin/timin and ``zone_timeout`` trims a quarter of the items unused for
+    #: ~15 min; a trim drains while ``nitems >= target + ub_cnt`` with target = WSS. 13 (13.x,
+    #: sobomax/freebsd14_vendor sys/vm/uma_core.c @0f7ff342): ``wss = (4·(imax − imin) + wss)/5`` and
+    #: ``imax = imin = nitems`` every 20 s, ``zone_timeout`` never trims, and a trim (lowmem,
+    #: ``debug.uma_reclaim=3``) drains while ``nitems > target`` with target = max(WSS, nitems − imin).
+    era: int = 14
 
 
-#: The 14.x+ (and model default) policy; ``UMA_13`` is 13.x's, whose timeout never trims.
+#: The 14.x+ (and model default) policy, and 13.x's.
 UMA_14 = CachePolicy()
-UMA_13 = CachePolicy(timeout_trims=False)
+UMA_13 = CachePolicy(era=13)
 
 
 class _Domain:
@@ -476,8 +480,12 @@ class UmaCacheZone:
 
     # --- trimming and reclaim ------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _update_wss(d: _Domain) -> None:
+    def _update_wss(self, d: _Domain) -> None:
+        if self.policy.era == 13:
+            wss = d.imax - d.imin
+            d.imax = d.imin = d.bimin = d.nitems
+            d.wss = (4 * wss + d.wss) // 5
+            return
         d.wss = max(d.wss * 3 // 4, d.imax - d.bimin)
         m = d.imin - d.wss
         if m >= 0:
@@ -494,17 +502,33 @@ class UmaCacheZone:
         if d.cross:
             cross, d.cross = d.cross, None
             self._drain(cross)
+        if self.policy.era == 13:
+            return self._reclaim_domain_13(d, drain, trim)
         self._update_wss(d)
         if drain:
             target = 0
         elif trim:
             target = d.wss
-        elif self.policy.timeout_trims and d.timin > 900 // UMA_TIMEOUT:
+        elif d.timin > 900 // UMA_TIMEOUT:
             target = d.nitems - d.limin // 4
         else:
             return False
         done = False
         while d.buckets and d.nitems >= target + len(d.buckets[-1]):
+            bucket = self._fetch_bucket(d, reclaim=True)
+            assert bucket is not None
+            self._drain(bucket)
+            done = True
+        return done
+
+    def _reclaim_domain_13(self, d: _Domain, drain: bool, trim: bool) -> bool:
+        """13.x: the timeout only updates the WSS; a trim or drain frees head buckets while above the target."""
+        if not (drain or trim):
+            self._update_wss(d)
+            return False
+        target = 0 if drain else max(d.wss, d.nitems - d.imin)
+        done = False
+        while d.buckets and d.nitems > target:
             bucket = self._fetch_bucket(d, reclaim=True)
             assert bucket is not None
             self._drain(bucket)

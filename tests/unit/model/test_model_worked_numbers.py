@@ -9,7 +9,8 @@ from harness.model.arch import ArchConstants
 from harness.model.g2 import G2Kernel, vm_kstack_pindex
 from harness.model.generations import make_kernel
 from harness.model.kernel import ModelParams
-from harness.model.uma import maxcache_params
+from harness.model.uma import UMA_13, UMA_14, CachePolicy, maxcache_params
+from harness.model.uma_backend import UmaCacheKernel
 
 
 def test_kstack_object_size_amd64() -> None:
@@ -146,3 +147,27 @@ def test_from_sysctls_overrides_and_rejects() -> None:
         ArchConstants.from_sysctls("amd64", {"hw.ncpu": "many"})
     with pytest.raises(UsageError, match="unknown arch"):
         ArchConstants.load("riscv")
+
+
+@pytest.mark.parametrize(("policy", "trims"), [(UMA_14, True), (UMA_13, False)])
+def test_idle_trimming_by_uma_era(policy: CachePolicy, trims: bool) -> None:
+    """14.x's zone_timeout releases domain buckets that stayed unused for hours (limin/timin); 13.x's never does
+    (it only updates the WSS), and there a trim after the idle time drains to max(WSS, nitems − imin) = 0."""
+    k = make_kernel("G1", ArchConstants.load("amd64", ncpu=8), ModelParams(policy=policy, kstack_cache_size=1024))
+    assert k.attach_reference()
+    pid = k.fork(0)
+    assert pid is not None
+    tids = [k.thread_create(pid, 0) for _ in range(1000)]
+    for tid in tids:
+        assert tid is not None
+        k.thread_exit(tid)
+    k.reap(cpu=0)
+    assert isinstance(k, UmaCacheKernel) and k.ref is not None
+    cached = k.zone.domains[0].nitems
+    for _ in range(3 * 180):  # three hours of 20 s timeouts
+        k.uma_timeout()
+    assert (k.zone.domains[0].nitems < cached) is trims
+    k.uma_reclaim(3)
+    if not trims:
+        assert k.zone.domains[0].nitems == 0
+    assert k.ref.compare_buckets(k.zone) == ""
