@@ -9,63 +9,17 @@ background activity of an idle guest (sshd, cron, the harness's own commands) be
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from harness.errors import UsageError
 from harness.model.arch import ArchConstants
-from harness.model.conditional import StartState
-from harness.model.conditional import thread_hold as hold_from_state
 from harness.model.generations import canonical
+from harness.model.predict_base import OBJ_GENS, SWAP_GENS, UMA_GENS, WorkloadParams
+from harness.model.predict_edges import EdgePredictions
+from harness.model.predict_state import StatePredictions
 from harness.model.prediction import Prediction
-from harness.model.uma import BUCKET_MAX, g0_uma_maxcache_range, maxcache_params
 
 WORKLOADS = ("thread-hold", "thread-churn", "fork-churn", "burst-and-idle", "swap-pressure")
-
-UMA_GENS = ("G0-uma", "G1", "G2", "G3")
-OBJ_GENS = ("G1", "G2", "G3")
-SWAP_GENS = ("G0-list", "G0-uma", "G1", "G2")
-
-
-@dataclass(frozen=True)
-class WorkloadParams:
-    threads: int = 1000  # thread-hold: N; thread-churn: T per round; swap-pressure: threads per process
-    rounds: int = 10  # thread-churn R, fork-churn rounds
-    concurrency: int = 4  # thread-churn C, fork-churn K
-    forks: int = 1000  # fork-churn: total forks
-    burst: int = 2000  # burst-and-idle: B
-    procs: int = 8  # swap-pressure: M
-    noise: int = 8  # background allowance in items
-    proc_objects: int = 32  # VM objects one workload process may create (vmspace, anon, …)
-    reserv_noise: int = 4  # unrelated reservations that may fill or empty meanwhile
-    cache_size: int | None = None  # vm.kstack_cache_size if set by the workload
-    # The kstack_cache state of the ``before`` snapshot (vmstat -z USED/FREE, sysctl
-    # vm.uma.kstack_cache.bucket_size): with it, thread-hold's predictions are replayed from that state
-    # (conditional.py) instead of bounded over every state.
-    start_used: int | None = None
-    start_free: int | None = None
-    start_bucket_size: int | None = None
-    start_kstacks: int | None = None  # G0-list: sysctl vm.kstacks before the workload
-    # G3 facts the guest probes can establish (upstream is unverified here, model audit §5.2): the kstack
-    # objects' type, "sw" (OBJT_SWAP) or "ph" (OBJT_PHYS), and kstack_cache's item size in bytes
-    # (kstack_pages·PAGE_SIZE or (kstack_pages + guard)·PAGE_SIZE). None: both are admitted.
-    g3_object_type: str | None = None
-    g3_kstack_cache_item_size: int | None = None
-
-    def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if isinstance(value, int) and value < 0:
-                raise UsageError(f"{name} must not be negative: {value}")
-        if self.g3_object_type not in (None, "sw", "ph"):
-            raise UsageError(f"g3_object_type must be sw or ph, not {self.g3_object_type!r}")
-        if (self.start_used is None) != (self.start_free is None):
-            raise UsageError("start_used and start_free go together (kstack_cache USED and FREE before the workload)")
-
-    @property
-    def start(self) -> StartState | None:
-        if self.start_used is None or self.start_free is None:
-            return None
-        return StartState(self.start_used, self.start_free, self.start_bucket_size)
+__all__ = ["OBJ_GENS", "SWAP_GENS", "UMA_GENS", "WORKLOADS", "WorkloadParams", "predict"]
 
 
 def predict(
@@ -82,50 +36,8 @@ def predict(
     return b.out
 
 
-class _Builder:
-    def __init__(self, gen: str, arch: ArchConstants, p: WorkloadParams) -> None:
-        self.gen = gen
-        self.a = arch
-        self.p = p
-        self.out: list[Prediction] = []
-        self.P = arch.kstack_pages
-        if gen == "G0-list":
-            self.cap = p.cache_size if p.cache_size is not None else 128
-        else:
-            self.cap = p.cache_size if p.cache_size is not None else arch.default_kstack_cache_size
-        self.mc = maxcache_params(self.cap, arch.ncpu, arch.ndomains)
-        self.inputs: dict[str, Any] = {
-            "generation": gen,
-            "arch": arch.arch,
-            "kstack_pages": arch.kstack_pages,
-            "ncpu": arch.ncpu,
-            "ndomains": arch.ndomains,
-            **{k: v for k, v in asdict(p).items() if v is not None},
-        }
-
-    def add(
-        self,
-        name: str,
-        invariant: str,
-        phase: str,
-        unit: str,
-        why: str,
-        source: str,
-        *,
-        expected: float | None = None,
-        low: float | None = None,
-        high: float | None = None,
-        tolerance: float = 0.0,
-    ) -> None:
-        if (expected is None or tolerance) and "width" not in why:
-            raise AssertionError(f"prediction {name}@{phase} has a width but its why does not say where it comes from")
-        self.out.append(
-            Prediction(name, invariant, phase, unit, why, source, expected, low, high, tolerance, dict(self.inputs))
-        )
-
-    @property
-    def uma(self) -> bool:
-        return self.gen in UMA_GENS
+class _Builder(EdgePredictions, StatePredictions):
+    """Every prediction of one generation and workload (the version edges and the replayed ones are mixins)."""
 
     # --- every workload ----------------------------------------------------------------------------------------
 
@@ -286,114 +198,6 @@ class _Builder:
                     expected=0,
                     tolerance=self.P * n,
                 )
-
-    def _maxcache(self) -> None:
-        self.add(
-            "uma.kstack_cache.bucket_size_max",
-            "I-6",
-            "before",
-            "items",
-            self._bsize_why(),
-            "sysctl vm.uma.kstack_cache.bucket_size_max",
-            expected=self.mc.bucket_size,
-        )
-        self.add(
-            "uma.kstack_cache.limit.bucket_max",
-            "I-6",
-            "before",
-            "items",
-            f"nitems − nb·bsize = {self.cap} − {self.mc.nb}·{self.mc.bucket_size}",
-            "sysctl vm.uma.kstack_cache.limit.bucket_max",
-            expected=self.mc.bucket_max,
-        )
-
-    def _g0_uma_maxcache(self) -> None:
-        """G0-uma kernels carry pre-mid-2020 UMA, whose maxcache arithmetic differs (model audit §5.3): bound it."""
-        (slo, shi), (mlo, mhi) = g0_uma_maxcache_range(self.cap, self.a.ncpu, self.a.ndomains)
-        width = (
-            "width: the UMA era is not pinned — 14-era uma_zone_set_maxcache (the model's simulation), the G0-uma "
-            "anchor tree jwroberson/freebsd @327f5f8c (bpcpu 3, largest bucket zone with entries·bpcpu·ncpu ≤ "
-            "nitems) and upstream Jan 2020 @175219a4 (bpcpu 2, 24-byte bucket header)"
-        )
-        self.add(
-            "uma.kstack_cache.bucket_size_max",
-            "I-6",
-            "before",
-            "items",
-            f"bucket size for vm.kstack_cache_size {self.cap}; " + width,
-            "sysctl vm.uma.kstack_cache.bucket_size_max",
-            low=slo,
-            high=shi,
-        )
-        self.add(
-            "uma.kstack_cache.limit.bucket_max",
-            "I-6",
-            "before",
-            "items",
-            "what is left of the cap after the per-CPU buckets; " + width,
-            "sysctl vm.uma.kstack_cache.limit.bucket_max",
-            low=mlo,
-            high=mhi,
-        )
-
-    def _item_size(self) -> None:
-        a, src = self.a, "vmstat -z: kstack_cache SIZE"
-        stack, slot = a.ptoa(a.kstack_pages), a.ptoa(a.stack_slot_pages)
-        given = self.p.g3_kstack_cache_item_size
-        if self.gen != "G3":
-            self.add("kstack_cache.size", "I-1", "plateau", "bytes", "kstack_pages·PAGE_SIZE", src, expected=stack)
-        elif given is not None:
-            if given not in (stack, slot):
-                raise UsageError(
-                    f"g3_kstack_cache_item_size {given} is neither {stack} nor {slot}",
-                    hint="give the kstack_cache SIZE the guest showed",
-                )
-            self.add(
-                "kstack_cache.size",
-                "I-1",
-                "plateau",
-                "bytes",
-                f"{given} B, as given (a probed fact)",
-                src,
-                expected=given,
-            )
-        else:
-            self.add(
-                "kstack_cache.size",
-                "I-1",
-                "plateau",
-                "bytes",
-                f"G3 admits both {stack} (kstack_pages·PAGE_SIZE, as G1/G2) and {slot} ((kstack_pages + "
-                "KSTACK_GUARD_PAGES)·PAGE_SIZE, as every post-removal vm_glue.c available: CHERI-Alliance/"
-                "freebsd-src @50b6cd94, jrtc27/freebsd-src @360282d5): upstream 15.0 was not readable here, so the "
-                "width is that open assumption; --model g3_kstack_cache_item_size= narrows it",
-                src,
-                low=stack,
-                high=slot,
-            )
-
-    def _fullpop_high(self, stacks: int) -> tuple[float, str]:
-        """Upper bound of vm.reserv.fullpop growth for ``stacks`` packed G2/G3 stacks, and why."""
-        per_resv = max(1, self.a.reservation_pages // self.P)
-        colored = f"{per_resv} consecutive slots from one domain can fill a {self.a.reservation_pages}-page reservation"
-        high = math.ceil(stacks / per_resv) + 1 + self.p.reserv_noise
-        if self.gen != "G3":
-            return high, colored + "; fragmentation may prevent it"
-        if self.p.g3_object_type == "ph":
-            return self.p.reserv_noise, "OBJT_PHYS kstack objects are not colored: no reservations"
-        if self.p.g3_object_type == "sw":
-            return high, colored
-        return high, colored + " if the objects are OBJT_SWAP; none if OBJT_PHYS (type unverified): union bound"
-
-    def _bsize_why(self) -> str:
-        """The I-6 bucket size arithmetic, naming the clamp when one applied (so the sentence equals the value)."""
-        cap, nb = self.cap, self.mc.nb
-        why = f"uma_zone_set_maxcache: bsize = {cap}/{nb}/2 = {cap // nb // 2}"
-        if cap // nb // 2 > BUCKET_MAX:
-            why += f", capped at BUCKET_MAX {BUCKET_MAX}"
-        elif cap // nb // 2 == 0 and cap // nb > 0:
-            why += f", forced to 1 because {cap}/{nb} > 0"
-        return why + " (nb = bpcpu·ncpu + bpdom·ndom)"
 
     def _numa_slack(self) -> int:
         """Cross-domain buckets, and bucket_max per further domain (zone_put_bucket checks per domain)."""
@@ -563,113 +367,6 @@ class _Builder:
                 low=-self.p.reserv_noise,
                 high=self.p.reserv_noise,
             )
-
-    def _bucket_size_after_reclaims(self) -> None:
-        """``debug.uma_reclaim=1`` then ``=2``: each bucket-cache reclaim lowers uz_bucket_size by one (down to
-        bucket_size_min), and DRAIN_CPU's ``cache_shrink`` halves it toward the minimum in between."""
-        size_min = 1 if self.mc.bucket_size else 0
-        start = self.p.start_bucket_size if self.p.start_bucket_size is not None else self.mc.bucket_size
-
-        def down(size: int) -> int:
-            return size - 1 if size > size_min else size
-
-        after = down((size_min + down(down(start))) // 2)
-        contention = self.a.ncpu > 1
-        self.add(
-            "uma.kstack_cache.bucket_size.after_reclaim_drain_cpu",
-            "I-8",
-            "after",
-            "items",
-            f"uz_bucket_size {start} − 1 (reclaim=1) − 1, halved toward {size_min} by cache_shrink, − 1 (reclaim=2); "
-            + (
-                "width: lock contention may grow it back up to bucket_size_max on more than one CPU"
-                if contention
-                else f"assumes uz_bucket_size was {start} before (bucket_size_max unless observed)"
-            ),
-            "sysctl vm.uma.kstack_cache.bucket_size after debug.uma_reclaim=2",
-            expected=None if contention else after,
-            low=after if contention else None,
-            high=self.mc.bucket_size if contention else None,
-        )
-
-    def _kstacks_after_hold(self) -> None:
-        """G0-list: reaping the held threads destroys stacks while vm.kstacks > kstack_cache_size and caches the
-        rest (``vm_thread_dispose``'s ``kstacks <= kstack_cache_size``), so vm.kstacks ends at min(plateau, cap)."""
-        k0 = self.p.start_kstacks
-        if k0 is None:
-            return
-        N, n = self.p.threads, self.p.noise
-        # Each of the N disposals destroys while vm.kstacks > cap and caches otherwise, so from k constructed
-        # stacks at the plateau it ends at max(min(k, cap), k − N); k is between max(k0, N) and k0 + N + 1.
-        k_low, k_high = max(k0, N), k0 + N + 1
-        low = max(min(k_low, self.cap), k_low - N) - n
-        high = max(min(k_high, self.cap), k_high - N) + n
-        self.add(
-            "vm.kstacks",
-            "I-8",
-            "after",
-            "stacks",
-            f"from vm.kstacks {k0} before: the plateau holds between max({k0}, N) and {k0}+N+1 constructed stacks "
-            f"and the N disposals destroy while vm.kstacks > vm.kstack_cache_size {self.cap}; width: the unknown "
-            f"list length before and ±{n} background stacks (noise)",
-            "sysctl vm.kstacks",
-            low=max(0, low),
-            high=high,
-        )
-
-    def _hold_from_start(self) -> bool:
-        """thread-hold's R and F replayed from the before snapshot's cache state (conditional.py); False when no
-        state was given or it cannot be replayed (NUMA, too long), and the unconditional bounds apply."""
-        start = self.p.start
-        if start is None or self.gen not in OBJ_GENS or self.a.ndomains != 1:
-            return False
-        out = hold_from_state(self.cap, self.a.ncpu, start, self.p.threads, self.p.noise)
-        if out is None:
-            return False
-        P = self.P
-        src_r, src_f = "vmstat -o: RES of kstack_object", "vmstat -z: kstack_cache FREE"
-        self.add(
-            "kstack_object.resident_pages",
-            "I-7",
-            "plateau_delta",
-            "pages",
-            "P_k pages per stack imported in batches of uz_bucket_size while the held threads are created; width: "
-            + out.width,
-            src_r,
-            low=P * out.built_plateau.low,
-            high=P * out.built_plateau.high,
-        )
-        self.add(
-            "kstack_cache.free",
-            "I-7",
-            "plateau",
-            "stacks",
-            "what the last import left over; width: " + out.width,
-            src_f,
-            low=max(0, out.free_plateau.low),
-            high=min(self.cap, out.free_plateau.high),
-        )
-        self.add(
-            "kstack_object.resident_pages",
-            "I-8",
-            "delta",
-            "pages",
-            "after the threads are reaped, full free buckets beyond uz_bucket_max are released; width: " + out.width,
-            "vmstat -o: RES of kstack_object (after − before)",
-            low=P * out.built_after.low,
-            high=P * out.built_after.high,
-        )
-        self.add(
-            "kstack_cache.free",
-            "I-8",
-            "after",
-            "stacks",
-            "per-CPU buckets plus domain buckets kept below uz_bucket_max; width: " + out.width,
-            src_f,
-            low=max(0, out.free_after.low),
-            high=min(self.cap, out.free_after.high),
-        )
-        return True
 
     def thread_churn(self) -> None:
         T, R, C, n = self.p.threads, self.p.rounds, self.p.concurrency, self.p.noise
