@@ -61,3 +61,15 @@ def fixtures_dir() -> Path:
     if override:
         return Path(override)
     return PROJECT_ROOT.parent / "shared" / "fixtures"
+
+
+def data_home(*parts: str) -> Path:
+    """The harness's own data (the nightly history) under ``$XDG_DATA_HOME/freebsd-kstack-harness`` (default
+    ``~/.local/share/...``); ``HARNESS_DATA_HOME`` replaces the whole location. Not created here."""
+    override = os.environ.get("HARNESS_DATA_HOME")
+    if override:
+        root = Path(override)
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        root = Path(xdg) / "freebsd-kstack-harness"
+    return root.joinpath(*parts)
