@@ -1,8 +1,8 @@
 """Run directories as bytes: how results travel from a worker to the coordinator (no shared filesystem).
 
-``pack`` makes a gzip'd tar of a directory's regular files (symlinks, devices and ``vm/`` — disk overlays, keys
-and host-built binaries — are left out), refusing more than ``limit`` bytes. ``unpack`` takes untrusted bytes:
-only regular files and directories, no absolute path, no ``..``, no link, at most ``limit`` bytes and
+``pack`` makes a gzip'd tar of a directory's regular files (symlinks, devices, disk images, firmware variable
+stores and ``vm/`` — overlays, keys, host-built binaries — are left out), refusing more than ``limit`` bytes.
+``unpack`` takes untrusted bytes: only regular files and directories, no absolute path, no ``..``, no link, at most ``limit`` bytes and
 ``MAX_MEMBERS`` entries in all; anything else is an ``InfraError`` and nothing is left half-written.
 """
 
@@ -22,6 +22,8 @@ DEFAULT_LIMIT = 256 << 20
 MAX_MEMBERS = 20000
 #: Not shipped: the VM's overlays, SSH keys and host-built binaries (big, and only useful on that host).
 EXCLUDED_TOP = frozenset({"vm"})
+#: Nor disk images and firmware variable stores (an arm64 run dir holds a 64 MiB ``guest.efivars.fd``).
+EXCLUDED_SUFFIXES = (".fd", ".qcow2", ".img")
 
 
 def pack(directory: Path, limit: int = DEFAULT_LIMIT) -> bytes:
@@ -36,7 +38,7 @@ def pack(directory: Path, limit: int = DEFAULT_LIMIT) -> bytes:
             dirnames.sort()
             for name in sorted(filenames):
                 path = here / name
-                if path.is_symlink() or not path.is_file():
+                if path.is_symlink() or not path.is_file() or name.endswith(EXCLUDED_SUFFIXES):
                     continue
                 total += path.stat().st_size
                 if total > limit:
