@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.errors import ExitCode, InfraError
+from harness.errors import ExitCode, HarnessError, InfraError
 from harness.nightly.cell import CellResult, run_cell
 from harness.nightly.plan import CellTask
 
@@ -174,6 +174,17 @@ class DaskRunner:
             yield client
 
     def run(self, tasks: Sequence[CellTask], kernels: Mapping[str, bytes], on_result: OnResult) -> None:
+        try:
+            self._run(tasks, kernels, on_result)
+        except HarnessError:
+            raise
+        except Exception as exc:  # the boundary with Dask: its failures are the engine's, said in one line
+            raise InfraError(
+                f"the Dask engine failed: {type(exc).__name__}: {str(exc)[:300]}",
+                hint="check the scheduler and workers (dask scheduler / dask worker --resources vm=N)",
+            ) from None
+
+    def _run(self, tasks: Sequence[CellTask], kernels: Mapping[str, bytes], on_result: OnResult) -> None:
         from distributed import Event, as_completed
         from distributed.client import FutureCancelledError
 
@@ -215,8 +226,10 @@ class DaskRunner:
                 raise
 
 
-def _set_allowed_failures(dask_scheduler: Any, count: int) -> None:
-    dask_scheduler.allowed_failures = count
+def _set_allowed_failures(count: int, dask_scheduler: Any = None) -> None:
+    """Run on the scheduler: a task whose worker dies is retried ``count`` times, then ``KilledWorker``."""
+    if dask_scheduler is not None:
+        dask_scheduler.allowed_failures = count
 
 
 def _cluster_slots(client: Any) -> int:
@@ -261,7 +274,11 @@ def _with_attempts(client: Any, key: str, result: CellResult) -> CellResult:
         story = client.story(key)
     except Exception:
         return result
-    starts = sum(1 for entry in story if len(entry) > 2 and entry[0] == key and entry[2] == "processing")
+    starts = 0
+    for entry in story:
+        fields = list(entry)[1:] if entry and entry[0] == "scheduler" else []
+        # (key, from-state, to-state, ...): each move to "processing" is the cell handed to a worker.
+        starts += 1 if len(fields) > 2 and fields[0] == key and fields[2] == "processing" else 0
     return replace(result, attempts=max(result.attempts, starts)) if starts else result
 
 

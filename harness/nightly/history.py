@@ -187,3 +187,28 @@ def _flips(judged: list[tuple[str, float, bool]]) -> int:
     """How often a check went from failing to passing or back across the window (fail, pass, fail, pass: 3)."""
     states = [_failing(status) for status, _, _ in judged]
     return sum(1 for a, b in itertools.pairwise(states) if a != b)
+
+
+#: A cell's status in one night is its worst check's (a known failure shows as known).
+_RANK = ("crash", "fail", "error", "known", "flaky", "inconclusive", "pass")
+
+
+def cell_trends(path: Path, window: int = DEFAULT_WINDOW) -> dict[str, list[str]]:
+    """Each cell of the recent nights → its status per night (oldest first; ``-`` when it did not run)."""
+    recent = nights(path, window)
+    position = {n["id"]: i for i, n in enumerate(recent)}
+    trends: dict[str, list[str]] = {}
+    if not recent:
+        return trends
+    marks = ",".join("?" * len(position))
+    with connect(path) as conn:
+        rows = conn.execute(
+            f"SELECT night_id, cell, status, known FROM results WHERE night_id IN ({marks})", list(position)
+        ).fetchall()
+    for night_id, cell, status, known in rows:
+        shown = "known" if known and (_failing(status) or status == "flaky") else status
+        current = trends.setdefault(cell, ["-"] * len(recent))
+        i = position[night_id]
+        if shown in _RANK and (current[i] == "-" or _RANK.index(shown) < _RANK.index(current[i])):
+            current[i] = shown
+    return trends

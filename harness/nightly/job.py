@@ -17,9 +17,9 @@ from typing import Any
 
 from harness.errors import ExitCode, InfraError, UsageError
 from harness.nightly import history, known, pack, plan
-from harness.nightly.history import DEFAULT_WINDOW
 from harness.nightly.cell import CellResult
 from harness.nightly.engine import CellRunner
+from harness.nightly.history import DEFAULT_WINDOW
 from harness.nightly.matrix import Matrix
 from harness.nightly.merge import CellOutcome, RepeatRecord, cell_of_run, judge_cell, read_repeat
 
@@ -162,7 +162,9 @@ def finish(
     )
     result = NightResult(night, cells, exit_code, history.lifecycle(options.history, options.window), entries, started)
     result.finished = _now()
-    result.paths = report.write_all(result, options.out, history.nights(options.history, options.window))
+    recent = history.nights(options.history, options.window)
+    trends = history.cell_trends(options.history, options.window)
+    result.paths = report.write_all(result, options.out, recent, trends)
     return result
 
 

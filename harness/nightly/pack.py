@@ -2,8 +2,9 @@
 
 ``pack`` makes a gzip'd tar of a directory's regular files (symlinks, devices, disk images, firmware variable
 stores and ``vm/`` — overlays, keys, host-built binaries — are left out), refusing more than ``limit`` bytes.
-``unpack`` takes untrusted bytes: only regular files and directories, no absolute path, no ``..``, no link, at most ``limit`` bytes and
-``MAX_MEMBERS`` entries in all; anything else is an ``InfraError`` and nothing is left half-written.
+``unpack`` takes untrusted bytes: only regular files and directories, no absolute path, no ``..``, no link, at
+most ``limit`` bytes and ``MAX_MEMBERS`` entries in all; anything else is an ``InfraError`` and nothing is
+left half-written.
 """
 
 from __future__ import annotations

@@ -180,24 +180,7 @@ def _grid(cells: list[CellOutcome]) -> tuple[list[str], list[tuple[str, dict[str
     return columns, list(rows.items())
 
 
-def _cell_trends(result: NightResult) -> dict[str, list[str]]:
-    """Per cell, its worst status in each of the recent nights (oldest first), from the checks' trends."""
-    rank = {s: i for i, s in enumerate(("crash", "fail", "error", "flaky", "inconclusive", "pass"))}
-    trends: dict[str, list[str]] = {}
-    for life in result.lifecycle:
-        current = trends.setdefault(life.cell, ["-"] * len(life.trend))
-        for i, raw in enumerate(life.trend):
-            status = raw.rstrip("*")
-            if raw.endswith("*"):
-                status = "known"
-            if status == "-":
-                continue
-            if current[i] == "-" or rank.get(status, 9) < rank.get(current[i], 9):
-                current[i] = status
-    return trends
-
-
-def render(result: NightResult, nights: list[dict[str, Any]]) -> str:
+def render(result: NightResult, nights: list[dict[str, Any]], trends: dict[str, list[str]]) -> str:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.nightly", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
@@ -213,16 +196,18 @@ def render(result: NightResult, nights: list[dict[str, Any]]) -> str:
         rows=rows,
         changes=[life for life in result.lifecycle if life.state in ("new", "fixed")],
         lifecycle=[life for life in result.lifecycle if life.state != "passing"],
-        trends=_cell_trends(result),
+        trends=trends,
         nights=nights,
     )
 
 
-def write_all(result: NightResult, out: Path, nights: list[dict[str, Any]]) -> dict[str, Path]:
+def write_all(
+    result: NightResult, out: Path, nights: list[dict[str, Any]], trends: dict[str, list[str]]
+) -> dict[str, Path]:
     paths = {"json": out / NIGHTLY_JSON, "junit": out / JUNIT_XML, "html": out / REPORT_HTML}
     _write(paths["json"], json.dumps(night_json(result), indent=2) + "\n")
     root = junit(result)
     ET.indent(root)
     _write(paths["junit"], ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
-    _write(paths["html"], render(result, nights))
+    _write(paths["html"], render(result, nights, trends))
     return paths

@@ -9,6 +9,7 @@ for real, only the VM is skipped.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -48,7 +49,7 @@ def model_of(task: CellTask) -> dict[str, Any]:
     """The ``--model KEY=VALUE`` overrides in a task's ``harness run`` command."""
     argv = list(task.argv)
     found: dict[str, Any] = {}
-    for flag, value in zip(argv, argv[1:], strict=False):
+    for flag, value in itertools.pairwise(argv):
         if flag == "--model":
             key, _, number = value.partition("=")
             found[key] = int(number)
