@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.cli.common import add_json_flag, positive_int, print_json
 from harness.errors import UsageError
+
+if TYPE_CHECKING:
+    from harness.nightly.job import NightOptions, NightResult
 
 VERB_ORDER = 48
 EPILOG = """\
@@ -80,7 +84,7 @@ def plan_verb(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace, matrix_path: Path | None) -> object:
+def _options(args: argparse.Namespace, matrix_path: Path | None) -> NightOptions:
     from harness.nightly import known
     from harness.nightly.job import NightOptions
 
@@ -99,11 +103,9 @@ def _options(args: argparse.Namespace, matrix_path: Path | None) -> object:
     )
 
 
-def _report(args: argparse.Namespace, result: object) -> int:
-    from harness.nightly.job import NightResult
+def _report(args: argparse.Namespace, result: NightResult) -> int:
     from harness.nightly.report import night_json
 
-    assert isinstance(result, NightResult)
     if args.json:
         print_json({"out": str(args.out), **night_json(result)})
     else:
@@ -133,7 +135,7 @@ def run_verb(args: argparse.Namespace) -> int:
     vm = vm_need([(c.guest, c.arch) for c in loaded.cells])
     runner = SerialRunner() if args.serial else DaskRunner(args.scheduler, args.slots, vm)
     try:
-        result = job.run_night(loaded, options, runner, shipped)  # type: ignore[arg-type]
+        result = job.run_night(loaded, options, runner, shipped)
     except KeyboardInterrupt:
         job.remove_partial(args.out)
         raise
@@ -143,5 +145,5 @@ def run_verb(args: argparse.Namespace) -> int:
 def merge_verb(args: argparse.Namespace) -> int:
     from harness.nightly import job
 
-    result = job.merge_dirs(args.cell_dirs, _options(args, None))  # type: ignore[arg-type]
+    result = job.merge_dirs(args.cell_dirs, _options(args, None))
     return _report(args, result)

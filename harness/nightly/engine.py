@@ -40,11 +40,13 @@ class CellRunner(Protocol):
 
 
 class Progress:
-    """``nightly: 3/8 done, 2 running, 1 failed`` on stderr whenever it changes."""
+    """``nightly: 3/8 done, 2 running, 1 failed`` on stderr whenever it changes. ``slots`` caps "running" (the
+    scheduler may count a task handed to a worker that has not started it yet)."""
 
-    def __init__(self, total: int, stream: Any = None) -> None:
+    def __init__(self, total: int, stream: Any = None, slots: int | None = None) -> None:
         self.total, self.done, self.failed, self.running = total, 0, 0, 0
         self.stream = stream or sys.stderr
+        self.slots = slots
 
     def update(self, result: CellResult | None = None, running: int | None = None) -> None:
         if result is not None:
@@ -53,7 +55,7 @@ class Progress:
         if running is not None:
             self.running = running
         left = self.total - self.done
-        running_now = min(self.running, left)
+        running_now = min(self.running, left, self.slots or left)
         print(
             f"nightly: {self.done}/{self.total} done, {running_now} running, {self.failed} failed",
             file=self.stream,
@@ -133,6 +135,7 @@ class DaskRunner:
     #: The VM (vCPUs, MiB) the local cluster is sized for.
     vm: tuple[int, int] = (1, 512)
     announce: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
+    _slots: int = field(default=0, init=False)
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:
@@ -150,6 +153,7 @@ class DaskRunner:
             with client:
                 client.run_on_scheduler(_set_allowed_failures, ALLOWED_FAILURES)
                 slots = _cluster_slots(client)
+                self._slots = slots
                 self.announce(f"nightly: Dask cluster {self.scheduler}: {slots} VM slot(s) on its workers")
                 if not slots:
                     raise InfraError(
@@ -160,6 +164,7 @@ class DaskRunner:
             return
         size = local_size(*self.vm) if self.slots is None else ClusterSize(self.slots, f"{self.slots} VM slots (asked)")
         self.announce(f"nightly: local Dask cluster, {size.reason}")
+        self._slots = size.slots
         with (
             dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}),
             LocalCluster(
@@ -204,7 +209,7 @@ class DaskRunner:
                 ): task
                 for task in tasks
             }
-            progress = Progress(len(tasks))
+            progress = Progress(len(tasks), slots=self._slots)
             progress.update(running=_running(client))
             try:
                 for future in as_completed(futures):

@@ -84,6 +84,7 @@ def run_night(
     matrix: Matrix, options: NightOptions, runner: CellRunner, kernels: Mapping[str, bytes] | None = None
 ) -> NightResult:
     """Every cell of ``matrix`` through ``runner`` (Dask, serial, or a test's), then :func:`finish`."""
+    entries = known.load(options.known)  # a bad known-failures file is said before any cell runs
     _fresh_out(options.out)
     started = _now()
     records: dict[str, list[RepeatRecord]] = {cell.id: [] for cell in matrix.cells}
@@ -94,12 +95,13 @@ def run_night(
 
     runner.run(plan.tasks(matrix), kernels or {}, on_result)
     axes = {cell.id: cell.axes() for cell in matrix.cells}
-    return finish(records, axes, options, started)
+    return finish(records, axes, options, started, entries)
 
 
 def merge_dirs(run_dirs: Sequence[Path], options: NightOptions) -> NightResult:
     """``harness nightly merge``: run directories made elsewhere (CI jobs), each copied safely into the output."""
     found = [(d, *cell_of_run(d)) for d in run_dirs]  # every directory checked before anything is written
+    entries = known.load(options.known)
     _fresh_out(options.out)
     started = _now()
     records: dict[str, list[RepeatRecord]] = {}
@@ -112,7 +114,7 @@ def merge_dirs(run_dirs: Sequence[Path], options: NightOptions) -> NightResult:
         records[cell].append(read_repeat(dest, repeat, run_dir=str(dest.relative_to(options.out))))
     for cell in axes:
         axes[cell]["repeats"] = len(records[cell])
-    return finish(records, axes, options, started)
+    return finish(records, axes, options, started, entries)
 
 
 def night_exit(cells: Sequence[CellOutcome]) -> int:
@@ -136,12 +138,15 @@ def history_rows(cells: Sequence[CellOutcome]) -> list[history.Row]:
 
 
 def finish(
-    records: dict[str, list[RepeatRecord]], axes: dict[str, dict[str, Any]], options: NightOptions, started: str
+    records: dict[str, list[RepeatRecord]],
+    axes: dict[str, dict[str, Any]],
+    options: NightOptions,
+    started: str,
+    entries: list[known.KnownEntry],
 ) -> NightResult:
     from harness.nightly import report
 
     today = options.today or dt.datetime.now(dt.UTC).date()
-    entries = known.load(options.known)
     known_list = known.KnownList(tuple(entries), today)
     cells = [
         judge_cell(

@@ -35,10 +35,11 @@ def _need() -> None:
     pytest.importorskip("distributed")
 
 
-def _nightly(argv: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+def _nightly(matrix: Path, out: Path, scheduler: str, db: Path, *extra: str) -> subprocess.Popen[bytes]:
+    argv = [str(matrix), "--out", str(out), "--scheduler", scheduler, "--history", str(db), *extra]
     return subprocess.Popen(
         [sys.executable, "-m", "harness.cli.main", "nightly", "run", *argv],
-        cwd=cwd,
+        cwd=out.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -60,11 +61,7 @@ def test_a_night_on_a_real_dask_cluster_survives_a_lost_worker_and_ctrl_c(tmp_pa
     with dask_cluster(tmp_path / "dask") as cluster:
         w1, w2 = cluster.workers["w1"], cluster.workers["w2"]
         w2_address = cluster.worker_address("w2")
-        night = _nightly(
-            [str(matrix), "--out", str(tmp_path / "n1"), "--scheduler", cluster.address, "--history", str(db)]
-            + ["--night", "n1", "--json"],  # noqa: RUF005
-            tmp_path,
-        )
+        night = _nightly(matrix, tmp_path / "n1", cluster.address, db, "--night", "n1", "--json")
         # Kill w1 on its second cell (its first finished normally), while that cell's VM runs.
         seen: set[int] = set()
 
@@ -95,11 +92,7 @@ def test_a_night_on_a_real_dask_cluster_survives_a_lost_worker_and_ctrl_c(tmp_pa
         xmlschema.XMLSchema(junit.schema_path()).validate(tmp_path / "n1" / "junit.xml")
 
         # Ctrl-C on the coordinator while w2 runs a cell: cancelled everywhere, no QEMU left, history unchanged.
-        second = _nightly(
-            [str(matrix), "--out", str(tmp_path / "n2"), "--scheduler", cluster.address, "--history", str(db)]
-            + ["--night", "n2"],  # noqa: RUF005
-            tmp_path,
-        )
+        second = _nightly(matrix, tmp_path / "n2", cluster.address, db, "--night", "n2")
         _wait_for(lambda: bool(qemu_under(w2.pid)), 120, "a VM on w2")
         vms = qemu_under(w2.pid)
         second.send_signal(signal.SIGINT)

@@ -106,10 +106,9 @@ def dask_cluster(logs: Path, workers: tuple[str, ...] = ("w1", "w2")) -> Iterato
     procs = DaskProcs(address, scheduler, logs=logs)
     try:
         for name in workers:
+            options = ["--name", name, "--nthreads", "1", "--resources", "vm=1", "--no-nanny", "--no-dashboard"]
             procs.workers[name] = _start(
-                [DASK, "worker", address, "--name", name, "--nthreads", "1", "--resources", "vm=1", "--no-nanny"]
-                + ["--no-dashboard", "--host", "127.0.0.1"],  # noqa: RUF005
-                logs / f"{name}.log",
+                [DASK, "worker", address, *options, "--host", "127.0.0.1"], logs / f"{name}.log"
             )
         deadline = time.monotonic() + 90
         while True:
