@@ -8,20 +8,19 @@ with the harness that started it (``PR_SET_PDEATHSIG``), and the harness with th
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ExitCode, HarnessError
 from harness.nightly import pack
 from harness.nightly.plan import CellTask
+from harness.util.procs import owned_group
 
 #: Seconds the harness gets to shut its VM down after SIGTERM before its group is killed.
 TERM_GRACE_SECONDS = 30.0
@@ -51,25 +50,6 @@ class CellResult:
     message: str = ""
     cancelled: bool = False
     attempts: int = 1
-
-
-@contextlib.contextmanager
-def owned_group(process: subprocess.Popen[bytes], grace: float = TERM_GRACE_SECONDS) -> Iterator[None]:
-    """On any exception (cancel, timeout, Ctrl-C), end ``process``'s whole group: SIGTERM, then SIGKILL.
-
-    TODO(issue 13): harness/util/procs.py is becoming the one process-group helper; this is its minimal call."""
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        raise
 
 
 def _wait(process: subprocess.Popen[bytes], cancelled: Callable[[], bool], deadline: float) -> int:
@@ -119,7 +99,7 @@ def run_cell(
                 start_new_session=True,
             )
             try:
-                with owned_group(process):
+                with owned_group(process, TERM_GRACE_SECONDS):
                     code = _wait(process, cancelled, start + timeout)
             except CellCancelled:
                 message, was_cancelled = "cancelled: the night was interrupted", True

@@ -1,9 +1,10 @@
 """``python -m harness.nightly.child PARENT_PID -- harness ARGS``: ``harness ARGS`` that dies with its parent.
 
 A cell runs ``harness run`` as a child of the Dask worker. If the worker is killed (SIGKILL: no cleanup of its
-own), the kernel sends this process SIGTERM (``PR_SET_PDEATHSIG``), which the harness turns into the usual
-unwinding: the VM is shut down and no QEMU is left. Set here, after exec, rather than in a ``preexec_fn`` (not
-safe in the worker's threads); the parent check closes the window in which the parent died before the prctl.
+own), the kernel sends the harness SIGTERM (``PR_SET_PDEATHSIG``, kept across the exec below), which the harness
+turns into the usual unwinding: the VM is shut down and no QEMU is left. Set here rather than in a
+``preexec_fn`` (not safe in the worker's threads); the parent check closes the window in which the parent died
+before the prctl. Then this process becomes ``python -m harness.cli.main ARGS`` (exec: the same pid).
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ def main(argv: list[str]) -> int:
     libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
     if os.getppid() != int(argv[0]):
         return 2  # the parent is gone already: nobody wants this run
-    from harness.cli.main import main as harness_main
-
     args = argv[2:]
-    return harness_main(args[1:] if args and args[0] == "harness" else args)
+    args = args[1:] if args and args[0] == "harness" else args
+    os.execv(sys.executable, [sys.executable, "-m", "harness.cli.main", *args])
 
 
 if __name__ == "__main__":  # pragma: no cover

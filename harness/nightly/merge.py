@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.nightly.known import CRASH, KnownEntry, KnownList
-from harness.nightly.matrix import STOCK, cell_id, kernel_label
+from harness.nightly.matrix import STOCK, cell_id
 from harness.regress.flaky import CellVerdict, FlakySummary, Repeat, summarise
 
 MAX_JSON_BYTES = 32 << 20
@@ -187,38 +187,34 @@ def judge_cell(cell: str, axes: dict[str, Any], repeats: list[RepeatRecord], kno
 
 
 def cell_of_run(run_dir: Path) -> tuple[str, dict[str, Any]]:
-    """The cell id and axes of a ``harness run`` directory, from its metadata.json (type-checked)."""
+    """The cell id and axes of a ``harness run`` directory, from its metadata.json (the run's one typed reader,
+    after a size check: the directory may come from anywhere)."""
+    from harness.run.rundir import METADATA, RunDir
+
     try:
-        meta = _read_json(run_dir / "metadata.json")
-    except (OSError, ValueError) as exc:
+        size = (run_dir / METADATA).stat().st_size
+    except OSError:
         raise UsageError(
-            f"{run_dir} is not a run directory: {exc}", hint="pass directories made by harness run"
+            f"{run_dir} is not a run directory (no {METADATA})", hint="pass dirs harness run made"
         ) from None
-    guest, arch = meta.get("guest"), meta.get("arch")
-    if not isinstance(guest, str) or not isinstance(arch, str):
-        raise UsageError(f"{run_dir}/metadata.json names no guest and arch", hint="pass run directories")
-    release = meta.get("release") if isinstance(meta.get("release"), str) else None
-    release = release.removesuffix("-RELEASE") if release else None
-    kernel = STOCK
-    if isinstance(meta.get("patch"), str) and meta["patch"]:
-        kernel = meta["patch"]
-    elif isinstance(meta.get("kernel"), str) and meta["kernel"]:
-        kernel = kernel_label(meta["kernel"] if "/" in meta["kernel"] else "./" + meta["kernel"])
-    names = [str(w.get("name")) for w in meta.get("workloads") or [] if isinstance(w, dict)]
+    if size > MAX_JSON_BYTES:
+        raise UsageError(f"{run_dir}/{METADATA} is larger than {MAX_JSON_BYTES} bytes", hint="pass run directories")
+    meta = RunDir.open(run_dir).metadata()
+    release = meta.release.removesuffix("-RELEASE") if meta.release else None
+    kernel = meta.patch or (Path(meta.kernel).name if meta.kernel else STOCK)
+    names = [entry.name for entry in meta.workloads]
     workload = "+".join(names) or "none"
-    cell = cell_id(guest, release, arch, kernel, workload)
+    cell = cell_id(meta.guest, release, meta.arch, kernel, workload)
     if not _SAFE_ID.match(cell):
         raise UsageError(f"{run_dir}: cell name {cell[:80]!r} is not a plain name", hint="check its metadata.json")
-    params = {str(w.get("name")): w.get("params") for w in meta.get("workloads") or [] if isinstance(w, dict)}
-    model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
     axes = {
         "cell": cell,
-        "guest": guest,
+        "guest": meta.guest,
         "release": release,
-        "arch": arch,
+        "arch": meta.arch,
         "kernel": kernel,
         "workload": workload,
-        "params": params.get(workload, params),
-        "model": model,
+        "params": {entry.name: dict(entry.params) for entry in meta.workloads},
+        "model": dict(meta.model),
     }
     return cell, axes
