@@ -59,10 +59,12 @@ def model_of(task: CellTask) -> dict[str, Any]:
 @dataclass
 class ReplayRunner:
     """Replays ``STORED/<cell>`` for each task. ``tweak(task)`` may return extra model overrides (e.g. to fail
-    one repeat); ``lost`` names tasks (``cell#repeat``) whose worker is lost for good (no run directory)."""
+    one repeat); ``lost`` names tasks (``cell#repeat``) whose worker is lost for good (no run directory);
+    ``crashed`` names tasks whose guest kernel panicked in their workload (recorded as the pipeline records it)."""
 
     tweak: Callable[[CellTask], dict[str, Any]] = lambda task: {}
     lost: frozenset[str] = frozenset()
+    crashed: frozenset[str] = frozenset()
     seen: list[str] = field(default_factory=list)
 
     def run(self, tasks: Sequence[CellTask], kernels: Mapping[str, bytes], on_result: OnResult) -> None:
@@ -81,6 +83,9 @@ class ReplayRunner:
             overrides = {**model_of(task), **self.tweak(task)}
             run = RunDir.open(target)
             run.update_metadata(model=overrides)
+            if task.key in self.crashed:
+                title = "Kernel panic - not syncing: sysrq triggered crash"
+                run.update_metadata(crash={"title": title, "workload": None, "excerpt": [title], "kind": "KernelPanic"})
             result = analyze(run, offline=True)
             write_all(result, target)
             return CellResult(task.cell, task.repeat, int(result.exit_code), pack.pack(target), worker="replay")

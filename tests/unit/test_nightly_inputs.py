@@ -203,3 +203,38 @@ def test_merge_refuses_what_is_not_a_run_directory_before_writing(tmp_path: Path
         result = run_harness(["nightly", "merge", "--out", "out", "--history", "h.db", target], cwd=tmp_path)
         assert_one_line_error(result, 2, mentions=mentions)
         assert not (tmp_path / "out").exists() and not (tmp_path / "h.db").exists()
+
+
+def test_a_kernel_directory_is_packed_once_and_handed_to_its_cells(tmp_path: Path) -> None:
+    from harness.nightly import kernels
+    from harness.nightly.cell import command
+
+    kdir = tmp_path / "kernel-x"
+    (kdir / "boot" / "kernel").mkdir(parents=True)
+    (kdir / "boot" / "kernel" / "kernel").write_bytes(b"\x7fELF" + b"k" * 1000)
+    path = tmp_path / "m.toml"
+    path.write_text(f'[matrix]\nguest = ["freebsd"]\nkernel = ["{kdir}"]\nworkload = ["thread-hold", "thread-churn"]\n')
+    loaded = matrix.load(path)
+    assert [c.id for c in loaded.cells] == [
+        "freebsd-14-amd64-kernel-x-thread-hold",
+        "freebsd-14-amd64-kernel-x-thread-churn",
+    ]
+    shipped = kernels.prepare(plan.kernels(loaded), echo=lambda line: None)
+    assert list(shipped) == [str(kdir)]
+    tasks = plan.tasks(loaded)
+    assert {t.kernel_key for t in tasks} == {str(kdir)}
+    unpacked = pack.unpack(shipped[str(kdir)], tmp_path / "worker" / "kernel")
+    argv = command(tasks[0], tmp_path / "runs", unpacked)
+    assert argv[argv.index("--kernel") + 1] == str(unpacked) and argv[-2:] == ["--runs-dir", str(tmp_path / "runs")]
+    assert (unpacked / "boot" / "kernel" / "kernel").read_bytes().startswith(b"\x7fELF")
+
+
+def test_plan_cli_prints_json_and_the_github_include_list(tmp_path: Path) -> None:
+    write_matrix(tmp_path)
+    result = run_harness(["nightly", "plan", "nightly.toml", "--json"], cwd=tmp_path)
+    assert result.code == 0, str(result)
+    data = json.loads(result.stdout)
+    assert data["runs"] == 4 and len(data["cells"]) == 4
+    github = run_harness(["nightly", "plan", "nightly.toml", "--format", "github"], cwd=tmp_path)
+    assert github.code == 0 and len(github.stdout.strip().splitlines()) == 1
+    assert len(json.loads(github.stdout)["include"]) == 4

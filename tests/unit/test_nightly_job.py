@@ -146,6 +146,26 @@ def test_a_lost_cell_is_an_infrastructure_error_and_others_complete(tmp_path: Pa
     assert [e.get("type") for e in infra.findall("testcase/error")] == ["InfraError"]
 
 
+def test_a_crashed_cell_makes_the_night_exit_3_unless_known(tmp_path: Path) -> None:
+    crashed = frozenset({"linuxtest-arm64-stock-thread-churn#1"})
+    path = write_matrix(tmp_path / "m")
+    night = _night(tmp_path, "n1", path, ReplayRunner(crashed=crashed))
+    assert night.exit_code == 3
+    statuses = {c.cell: c.status for c in night.cells}
+    assert statuses.pop("linuxtest-arm64-stock-thread-churn") == "crash" and set(statuses.values()) == {"pass"}
+    suite = next(s for s in _junit(tmp_path / "n1") if s.get("name") == "linuxtest-arm64-stock-thread-churn")
+    errors = suite.findall("testcase/error")
+    assert [(e.get("type"), e.get("message")) for e in errors] == [
+        ("GuestCrashed", "Kernel panic - not syncing: sysrq triggered crash")
+    ]
+    (path.parent / "known-failures.toml").write_text(
+        '[[known]]\ncell = "linuxtest-arm64-*"\ncheck = "crash"\nreason = "sysrq crash on arm64"\n'
+    )
+    again = _night(tmp_path, "n2", path, ReplayRunner(crashed=crashed))
+    assert again.exit_code == 0
+    assert {c.cell: c.status for c in again.cells}["linuxtest-arm64-stock-thread-churn"] == "known"
+
+
 def test_history_writes_a_whole_night_or_nothing(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     rows = [history.Row("c", f"check-{i}", "pass") for i in range(50)]
