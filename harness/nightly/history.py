@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 #: Lifecycle states, in the order ``harness history`` lists them.
-STATES = ("new", "still failing", "flaky", "known", "fixed", "passing")
+STATES = ("new", "still failing", "flaky", "known", "fixed", "error", "not judged", "passing")
 DEFAULT_WINDOW = 10
 
 
@@ -74,6 +74,10 @@ class Lifecycle:
             return f"flaky: failed {self.rate:.0%} over the last {self.window} night(s)"
         if self.state == "known":
             return "known failure"
+        if self.state == "error":
+            return "infrastructure error: the cell could not run"
+        if self.state == "not judged":
+            return "not judged (inconclusive)"
         return "passing"
 
 
@@ -92,6 +96,14 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         raise InfraError(f"nightly history {path}: {exc}", hint="pass another --history PATH") from None
     finally:
         conn.close()
+
+
+def check_writable(path: Path, night: str | None) -> None:
+    """Before a night runs: the database opens (or is created) and this night's name is free, so hours of cells
+    are not lost to a bad ``--history`` or a reused ``--night``."""
+    with connect(path) as conn:
+        if night is not None and conn.execute("SELECT 1 FROM nights WHERE night = ?", (night,)).fetchone():
+            raise UsageError(f"night {night} is already in {path}", hint="name this night with another --night")
 
 
 def record(
@@ -178,6 +190,10 @@ def _judge(
         state = "flaky"
     elif status == "pass" and previous is not None and _failing(previous):
         state, since = "fixed", names[seen[-1]]
+    elif status == "error":
+        state = "error"
+    elif status == "inconclusive":
+        state = "not judged"
     else:
         state = "passing"
     return Lifecycle(cell, check, state, status, since, round(rate, 3), len(seen), trend)

@@ -85,6 +85,7 @@ def run_night(
 ) -> NightResult:
     """Every cell of ``matrix`` through ``runner`` (Dask, serial, or a test's), then :func:`finish`."""
     entries = known.load(options.known)  # a bad known-failures file is said before any cell runs
+    history.check_writable(options.history, options.night)
     _fresh_out(options.out)
     started = _now()
     records: dict[str, list[RepeatRecord]] = {cell.id: [] for cell in matrix.cells}
@@ -102,6 +103,7 @@ def merge_dirs(run_dirs: Sequence[Path], options: NightOptions) -> NightResult:
     """``harness nightly merge``: run directories made elsewhere (CI jobs), each copied safely into the output."""
     found = [(d, *cell_of_run(d)) for d in run_dirs]  # every directory checked before anything is written
     entries = known.load(options.known)
+    history.check_writable(options.history, options.night)
     _fresh_out(options.out)
     started = _now()
     records: dict[str, list[RepeatRecord]] = {}
@@ -174,8 +176,10 @@ def finish(
 
 
 def remove_partial(out: Path) -> None:
-    """After Ctrl-C: the output of an unfinished night is kept for inspection but marked."""
-    marker = out / "INTERRUPTED"
-    if out.is_dir():
-        marker.write_text("this night was interrupted; it is not in the history\n", encoding="utf-8")
-    shutil.rmtree(out / ".partial", ignore_errors=True)
+    """After Ctrl-C: the cells that came back are kept for inspection, half-unpacked ones removed, and the
+    directory marked (the night is not in the history)."""
+    if not out.is_dir():
+        return
+    for partial in (out / CELLS).glob("*/*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+    (out / "INTERRUPTED").write_text("this night was interrupted; it is not in the history\n", encoding="utf-8")

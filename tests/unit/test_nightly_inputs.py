@@ -238,3 +238,17 @@ def test_plan_cli_prints_json_and_the_github_include_list(tmp_path: Path) -> Non
     github = run_harness(["nightly", "plan", "nightly.toml", "--format", "github"], cwd=tmp_path)
     assert github.code == 0 and len(github.stdout.strip().splitlines()) == 1
     assert len(json.loads(github.stdout)["include"]) == 4
+
+
+def test_a_bad_history_or_a_reused_night_is_said_before_any_cell_runs(tmp_path: Path) -> None:
+    write_matrix(tmp_path)
+    (tmp_path / "not-a-db").write_bytes(b"this is not sqlite" * 100)
+    result = run_harness(["nightly", "run", "nightly.toml", "--out", "out", "--history", "not-a-db"], cwd=tmp_path)
+    assert_one_line_error(result, 2, mentions="nightly history")
+    assert not (tmp_path / "out").exists()
+    from harness.nightly import history
+
+    history.record(tmp_path / "h.db", "n1", "t", [], matrix="m", out_dir="o", exit_code=0)
+    again = ["nightly", "run", "nightly.toml", "--out", "out", "--history", "h.db", "--night", "n1"]
+    assert_one_line_error(run_harness(again, cwd=tmp_path), 2, mentions="already in")
+    assert not (tmp_path / "out").exists()

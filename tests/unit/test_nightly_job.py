@@ -258,3 +258,32 @@ def test_the_nightly_report_renders_in_headless_chromium(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     assert [line for line in done.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line] == []
+
+
+def test_lifecycle_states_across_nights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "h.sqlite"
+    series = {
+        "steady": ["fail", "fail", "fail", "fail", "fail"],
+        "flipping": ["pass", "fail", "pass", "fail", "pass"],
+        "late": ["pass", "pass", "pass", "pass", "fail"],
+        "infra": ["pass", "pass", "pass", "pass", "error"],
+        "green": ["pass"] * 5,
+    }
+    for night in range(5):
+        rows = [
+            history.Row("cell", check, states[night], 1.0 if states[night] == "fail" else 0.0)
+            for check, states in series.items()
+        ]
+        history.record(db, f"n{night + 1}", "t", rows, matrix="m", out_dir="o", exit_code=0)
+    found = {f.check: f for f in history.lifecycle(db, window=5)}
+    assert found["steady"].state == "still failing" and found["steady"].since == "n1"
+    assert found["flipping"].state == "flaky" and found["flipping"].rate == 0.4
+    assert found["late"].state == "new" and found["late"].since == "n5"
+    assert found["infra"].state == "error" and found["green"].state == "passing"
+    # A window of 2 nights sees only the last two: "steady" has been failing since the first of them.
+    assert {f.check: f.since for f in history.lifecycle(db, window=2)}["steady"] == "n4"
+    capsys.readouterr()
+    assert main(["history", "--history", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert "still failing since night n1" in text and "flaky: failed 40% over the last 5 night(s)" in text
+    assert "green" not in text
