@@ -89,9 +89,14 @@ def run_night(
     _fresh_out(options.out)
     started = _now()
     records: dict[str, list[RepeatRecord]] = {cell.id: [] for cell in matrix.cells}
+    done: dict[str, set[int]] = {cell.id: set() for cell in matrix.cells}
 
     def on_result(result: CellResult) -> None:
-        if result.cell in records and not result.cancelled:
+        # The cell and repeat come back from a worker: only the night's own, each once, name a directory.
+        repeat = result.repeat
+        wanted = isinstance(repeat, int) and not isinstance(repeat, bool) and 1 <= repeat <= matrix.repeat
+        if wanted and result.cell in records and not result.cancelled and repeat not in done[result.cell]:
+            done[result.cell].add(repeat)
             records[result.cell].append(_record(options.out, result))
 
     runner.run(plan.tasks(matrix), kernels or {}, on_result)

@@ -90,8 +90,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value
 
 
-def read_repeat(directory: Path, repeat: int, exit_code: int | None = None, **extra: Any) -> RepeatRecord:
-    """One repeat from its run directory's results.json; unreadable → an infrastructure error of that repeat."""
+def read_repeat(
+    directory: Path, repeat: int, exit_code: int | None = None, *, message: str = "", **extra: Any
+) -> RepeatRecord:
+    """One repeat from its run directory's results.json; unreadable → an infrastructure error of that repeat
+    (``message``: how the cell ended, kept when the run itself names no error)."""
     try:
         data = _read_json(directory / "results.json")
         outcome = data.get("outcome")
@@ -106,11 +109,12 @@ def read_repeat(directory: Path, repeat: int, exit_code: int | None = None, **ex
                 )
         crash = data.get("crash")
         title = str(crash.get("title"))[:300] if isinstance(crash, dict) and crash.get("title") else None
-        message = str(data.get("error") or "")[:300] or extra.pop("message", "")
+        said = str(data.get("error") or "")[:300] or message
         code = int(data.get("exit_code", 2)) if exit_code is None else exit_code
-        return RepeatRecord(repeat, code, outcome, message=message, checks=checks, crash_title=title, **extra)
+        return RepeatRecord(repeat, code, outcome, message=said, checks=checks, crash_title=title, **extra)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
-        return RepeatRecord(repeat, 2, "error", message=f"results.json unreadable: {exc}"[:300], **extra)
+        said = f"results.json unreadable: {exc}"[:200] + (f"; {message}" if message else "")
+        return RepeatRecord(repeat, 2, "error", message=said[:300], **extra)
 
 
 def _check_lines(cell: str, summary: FlakySummary, known: KnownList) -> list[CheckLine]:

@@ -65,6 +65,8 @@ class ReplayRunner:
     tweak: Callable[[CellTask], dict[str, Any]] = lambda task: {}
     lost: frozenset[str] = frozenset()
     crashed: frozenset[str] = frozenset()
+    #: Tasks whose run hit an infrastructure error (recorded in metadata.json as the pipeline records one).
+    errored: frozenset[str] = frozenset()
     seen: list[str] = field(default_factory=list)
 
     def run(self, tasks: Sequence[CellTask], kernels: Mapping[str, bytes], on_result: OnResult) -> None:
@@ -86,6 +88,8 @@ class ReplayRunner:
             if task.key in self.crashed:
                 title = "Kernel panic - not syncing: sysrq triggered crash"
                 run.update_metadata(crash={"title": title, "workload": None, "excerpt": [title], "kind": "KernelPanic"})
+            if task.key in self.errored:
+                run.update_metadata(error="SSH to the guest was refused (connection reset)")
             result = analyze(run, offline=True)
             write_all(result, target)
             return CellResult(task.cell, task.repeat, int(result.exit_code), pack.pack(target), worker="replay")

@@ -166,6 +166,32 @@ def test_a_crashed_cell_makes_the_night_exit_3_unless_known(tmp_path: Path) -> N
     assert {c.cell: c.status for c in again.cells}["linuxtest-arm64-stock-thread-churn"] == "known"
 
 
+def test_an_infrastructure_error_in_a_run_is_said_and_exits_2(tmp_path: Path) -> None:
+    errored = frozenset({"linuxtest-amd64-stock-thread-churn#1"})
+    night = _night(tmp_path, "n1", write_matrix(tmp_path / "m"), ReplayRunner(errored=errored))
+    assert night.exit_code == 2
+    cell = next(c for c in night.cells if c.cell == "linuxtest-amd64-stock-thread-churn")
+    assert cell.status == "error" and cell.repeats[0].message == "SSH to the guest was refused (connection reset)"
+    assert cell.repeats[0].run_dir == "cells/linuxtest-amd64-stock-thread-churn/repeat-1"
+
+
+def test_results_naming_other_cells_or_repeats_are_ignored(tmp_path: Path) -> None:
+    from harness.nightly.cell import CellResult
+
+    class Hostile(ReplayRunner):
+        def run(self, tasks: Any, kernels: Any, on_result: Any) -> None:
+            super().run(tasks, kernels, on_result)
+            first = self.replay(tasks[0])
+            on_result(first)  # the same repeat twice
+            on_result(CellResult("../../escape", 1, 0, first.packed))
+            on_result(CellResult(tasks[0].cell, 7, 0, first.packed))
+
+    night = _night(tmp_path, "n1", write_matrix(tmp_path / "m"), Hostile())
+    assert night.exit_code == 0 and all(len(c.repeats) == 1 for c in night.cells)
+    assert sorted(p.name for p in (tmp_path / "n1" / "cells").iterdir()) == sorted(c.cell for c in night.cells)
+    assert not (tmp_path / "escape").exists()
+
+
 def test_history_writes_a_whole_night_or_nothing(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     rows = [history.Row("c", f"check-{i}", "pass") for i in range(50)]
