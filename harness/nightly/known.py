@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.util import tomlfile
 
 FILE_NAME = "known-failures.toml"
 CRASH = "crash"
-MAX_BYTES = 1 << 20
 _KEYS = {"cell", "check", "reason", "link", "expires"}
 
 
@@ -93,19 +92,7 @@ def load(path: Path | None) -> list[KnownEntry]:
     """The entries of ``path``; None (no file given and none beside the matrix) is an empty list."""
     if path is None:
         return []
-    # TODO(issue 10b): harness/util/tomlfile.py will be the one TOML loader; the same care until it lands.
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}", hint="pass a known-failures TOML file") from None
-    if len(data) > MAX_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_BYTES} bytes", hint="a known-failures list is a short file")
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 at byte {exc.start}", hint="save the file as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: TOML syntax: {exc}", hint="fix the line named") from None
+    doc = tomlfile.load(path, hint="see the known-failures format in README (harness nightly)").data
     if extra := set(doc) - {"known"}:
         raise ConfigError(f"{path}: {sorted(extra)[0]}: unknown table", hint="entries are [[known]] tables")
     entries = doc.get("known", [])

@@ -22,18 +22,17 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.util import tomlfile
 
 AXES = ("guest", "release", "arch", "kernel", "workload", "repeat")
 GUESTS = ("freebsd", "linuxtest")
 ARCHES = ("amd64", "arm64")
 STOCK = "stock"
-MAX_BYTES = 1 << 20
 MAX_CELLS = 5000
 MAX_REPEAT = 100
 #: What a cell id, a workload label and a kernel label may contain: they name directories.
@@ -132,21 +131,8 @@ class _Reader:
 
 
 def _decode(path: Path) -> dict[str, Any]:
-    # TODO(issue 10b): harness/util/tomlfile.py will be the one TOML loader; this is the same care until it lands.
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}", hint="pass the matrix TOML file") from None
-    if len(data) > MAX_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_BYTES} bytes", hint="a matrix is a short TOML file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 at byte {exc.start}", hint="save the file as UTF-8") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: TOML syntax: {exc}", hint="fix the line named") from None
+    """Bounded, UTF-8, parsed by the one TOML loader; the axes are then read with the checks below."""
+    return tomlfile.load(path, hint="see harness nightly --help for the matrix format").data
 
 
 def _workloads(reader: _Reader, raw: Any) -> list[WorkloadSpec]:

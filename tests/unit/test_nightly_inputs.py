@@ -18,7 +18,7 @@ from tests.support.cli import assert_one_line_error, run_harness, tree_state
 from tests.support.nightly import write_matrix
 
 BAD_MATRICES = {
-    "bad-utf8": (b'[matrix]\nguest = ["linux\xfftest"]\n', "not UTF-8 at byte"),
+    "bad-utf8": (b'[matrix]\nguest = ["linux\xfftest"]\n', "not UTF-8 text (bad byte at offset"),
     "syntax": (b"[matrix\nguest = 1\n", "TOML syntax"),
     "unknown-axis": (b'[matrix]\nguests = ["linuxtest"]\n', "matrix.guests: unknown axis"),
     "unknown-table": (b"[matrixx]\n", "unknown table"),
