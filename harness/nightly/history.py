@@ -138,6 +138,26 @@ def nights(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
     return [{"id": i, "night": n, "started": s, "exit_code": c} for i, n, s, c in reversed(found)]
 
 
+def failing_last_time(path: Path, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of these (cell, check) pairs, those whose latest recorded night failed them unexcused (no known entry).
+
+    What makes tonight's failure "new" (exit 1) or "still failing" (reported, exit 0): a failure a known entry
+    excused last night counts as new once the entry is gone or expired.
+    """
+    wanted = set(pairs)
+    if not wanted or not path.exists():
+        return set()
+    latest: dict[tuple[str, str], tuple[int, str, bool]] = {}
+    with connect(path) as conn:
+        for night_id, cell, check, status, known in conn.execute(
+            "SELECT night_id, cell, check_name, status, known FROM results"
+        ):
+            key = (cell, check)
+            if key in wanted and (key not in latest or night_id > latest[key][0]):
+                latest[key] = (night_id, status, bool(known))
+    return {key for key, (_, status, known) in latest.items() if _failing(status) and not known}
+
+
 def _failing(status: str) -> bool:
     return status in ("fail", "crash")
 

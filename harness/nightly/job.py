@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,10 +124,17 @@ def merge_dirs(run_dirs: Sequence[Path], options: NightOptions) -> NightResult:
     return finish(records, axes, options, started, entries)
 
 
-def night_exit(cells: Sequence[CellOutcome]) -> int:
-    if any(c.crashed_unexplained for c in cells):
+def night_exit(cells: Sequence[CellOutcome], failing_before: Set[tuple[str, str]] = frozenset()) -> int:
+    """3 a new crash, 1 a new failure, 2 a cell that could not run, else 0. New: not failing (unexcused) in the
+    last night that ran the same cell and check (``history.failing_last_time``); a check still failing since an
+    earlier night is reported by the history and the report, not by the exit code."""
+    if any(c.crashed_unexplained and (c.cell, known.CRASH) not in failing_before for c in cells):
         return int(ExitCode.KERNEL_CRASH)
-    if any(line.verdict == "fail" and line.unexplained for c in cells for line in c.checks):
+    if any(
+        line.verdict == "fail" and line.unexplained and (c.cell, line.check) not in failing_before
+        for c in cells
+        for line in c.checks
+    ):
         return int(ExitCode.CHECK_FAILED)
     if any(c.status == "error" for c in cells):
         return int(ExitCode.INFRA)
@@ -162,7 +169,8 @@ def finish(
         for cell, repeats in records.items()
     ]
     night = options.night or dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    exit_code = night_exit(cells)
+    pairs = [(c.cell, line.check) for c in cells for line in c.checks]
+    exit_code = night_exit(cells, history.failing_last_time(options.history, pairs))
     history.record(
         options.history,
         night,

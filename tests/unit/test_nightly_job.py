@@ -85,6 +85,20 @@ def test_three_nights_regression_new_then_fixed(tmp_path: Path, capsys: pytest.C
     assert [n["night"] for n in after["nights"]] == ["n1", "n2", "n3"]
 
 
+def test_a_failure_still_failing_since_last_night_is_reported_but_only_a_new_one_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write_matrix(tmp_path / "bad", WRONG_MODEL)
+    assert _night(tmp_path, "n1", bad).exit_code == 1
+    again = _night(tmp_path, "n2", bad)
+    assert again.exit_code == 0
+    assert next(c for c in again.cells if c.cell == REGRESSED).status == "fail"
+    states = _states(_history(capsys, tmp_path / "history.sqlite"))
+    still = {check for (cell, check), state in states.items() if state == "still failing"}
+    assert still and all(cell == REGRESSED for (cell, _), state in states.items() if state == "still failing")
+    assert "new" not in states.values()
+
+
 def test_a_known_failure_does_not_fail_the_night_and_is_marked(tmp_path: Path) -> None:
     bad = write_matrix(tmp_path / "bad", WRONG_MODEL)
     (bad.parent / "known-failures.toml").write_text(KNOWN, encoding="utf-8")
