@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HostError
+from harness.settings import cache_dir
+
+#: What apt's answers depend on: the package lists, the sources and dpkg's architectures. Their names, sizes and
+#: modification times key the on-disk memo of those answers (``apt-get update`` or a new source changes them).
+APT_STATE = (Path("/var/lib/apt/lists"), Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
+DPKG_ARCHES = Path("/var/lib/dpkg/arch")
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,52 @@ def _apt(args: list[str], cwd: Path | None = None) -> str:
     return proc.stdout
 
 
+def _apt_state() -> str | None:
+    """A digest of what apt's answers depend on, or None where there is no apt state to key by."""
+    digest = hashlib.sha256()
+    found = False
+    for top in (*APT_STATE, DPKG_ARCHES):
+        for path in [top, *(sorted(top.iterdir()) if top.is_dir() else [])]:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            found = True
+            digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest() if found else None
+
+
+def _apt_answer(args: list[str]) -> str:
+    """``_apt(args)`` for a query whose answer only apt's state changes, remembered on disk under that state.
+
+    Every ``harness run`` checks the test guest's cache key, which needs apt's resolution of its packages; apt
+    takes seconds for it (more on a busy host), the same answer each time until the next ``apt-get update``.
+    """
+    state = _apt_state()
+    if state is None:
+        return _apt(args)
+    key = hashlib.sha256(json.dumps([state, args]).encode()).hexdigest()[:32]
+    memo = cache_dir("testguests", "apt-answers") / f"{key}.json"
+    try:
+        stored = json.loads(memo.read_text(encoding="utf-8"))
+        if isinstance(stored, dict) and stored.get("args") == args and isinstance(stored.get("out"), str):
+            return str(stored["out"])
+    except (OSError, ValueError):
+        pass
+    out = _apt(args)
+    tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"args": args, "out": out}), encoding="utf-8")
+        os.replace(tmp, memo)
+    except OSError:  # a memo that cannot be written only costs the next run the same seconds
+        tmp.unlink(missing_ok=True)
+    return out
+
+
 @functools.lru_cache(maxsize=16)
 def real_kernel_package(meta: str, arch: str) -> str:
     """``linux-image-cloud-amd64`` is a metapackage; the image package is its versioned dependency."""
-    out = _apt(["apt-cache", "depends", f"{meta}:{arch}"])
+    out = _apt_answer(["apt-cache", "depends", f"{meta}:{arch}"])
     for line in out.splitlines():
         found = re.match(r"\s*Depends:\s*(linux-image-\d\S*)", line)
         if found:
@@ -59,7 +110,7 @@ def resolve(names: list[str], arch: str) -> list[DebianPackage]:
 @functools.lru_cache(maxsize=16)
 def _resolve(names: tuple[str, ...], arch: str) -> tuple[DebianPackage, ...]:
     specs = list(names) if arch == "all" else [f"{n}:{arch}" for n in names]
-    out = _apt(["apt-get", "download", "--print-uris", "-q", *specs])
+    out = _apt_answer(["apt-get", "download", "--print-uris", "-q", *specs])
     packages = []
     for line in out.splitlines():
         found = re.match(r"'[^']+' (\S+\.deb) ", line)
