@@ -117,9 +117,17 @@ class PatchConflict(BuildError):
 class ParseError(InfraError):
     """Text read from the guest does not have the expected shape. Names the line."""
 
+    #: Characters of the offending line shown: a 20 MB "line" must not become a 20 MB error.
+    SHOWN = 200
+
     def __init__(self, message: str, *, line_no: int | None = None, line: str | None = None) -> None:
         where = f"line {line_no}: " if line_no is not None else ""
-        shown = f": {line!r}" if line is not None else ""
+        shown = ""
+        if line is not None:
+            rest = line[self.SHOWN :]
+            shown = f": {line[: self.SHOWN]!r}" + (
+                f"… [cut {len(rest.encode('utf-8', 'surrogatepass'))} bytes]" if rest else ""
+            )
         super().__init__(f"{where}{message}{shown}")
         self.line_no = line_no
         self.line = line

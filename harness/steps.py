@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.util.jsonable import dumps
+from harness.util.text import one_line
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ class StderrProgress:
             line = f"{pad}✗ {event.name} {event.duration:.1f} s: {event.message}"
         else:
             line = f"{pad}! {event.name}: {event.message}"
-        print(line, file=self.stream, flush=True)
+        # Step messages carry what QEMU and the guest printed: shown escaped, one bounded line each.
+        print(one_line(line), file=self.stream, flush=True)
 
 
 class JsonlRecorder:

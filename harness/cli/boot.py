@@ -17,13 +17,16 @@ from harness.images.overlay import parse_size
 from harness.settings import cache_dir
 from harness.steps import StderrProgress, listening
 from harness.util.dirs import usable_dir
+from harness.util.files import owner_only
 
 VERB_ORDER = 30
 
 
 def _run_dir(args: argparse.Namespace) -> Path:
     if args.run_dir:
-        return usable_dir(Path(args.run_dir), what="the run directory", fix="pass a writable --run-dir")
+        path = usable_dir(Path(args.run_dir), what="the run directory", fix="pass a writable --run-dir")
+        path.chmod(0o700)  # the guest's console, disk and keys land here: the owner's alone
+        return path
     return Path(tempfile.mkdtemp(prefix="boot-", dir=cache_dir("boots")))
 
 
@@ -34,7 +37,7 @@ def _boot(args: argparse.Namespace) -> int:
     mirror = configured_mirror(args.mirror)
     kernel = load_build(Path(args.kernel), args.kernel_name) if args.kernel else None
     run_dir = _run_dir(args)
-    with listening(StderrProgress()):
+    with listening(StderrProgress()), owner_only():
         if args.image:
             base = from_file(manifest, Path(args.image), mirror=mirror, options=fetch_options(args))
         else:

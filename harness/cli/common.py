@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
@@ -39,11 +38,24 @@ def positive_int(text: str) -> int:
     return value
 
 
-def read_input(path: str) -> str:
-    """Read a file argument; ``-`` is standard input. A missing file is a usage error."""
-    if path == "-":
-        return sys.stdin.read()
+#: The largest text a verb reads (a console log of days is tens of MB); ``/dev/zero`` or a runaway capture stops
+#: here with one line instead of eating the machine's memory.
+MAX_INPUT = 256 * 1024 * 1024
+
+
+def read_input(path: str, limit: int = MAX_INPUT) -> str:
+    """Read a file argument; ``-`` is standard input. A missing, unreadable or over-large file is a usage error."""
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        if path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = stdin.read(limit + 1) if stdin is not None else sys.stdin.read(limit + 1).encode("utf-8")
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read(limit + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise UsageError(
+            f"{path} is larger than {limit // (1024 * 1024)} MiB", hint="cut the part to read out of it first"
+        )
+    return data.decode("utf-8", errors="replace")

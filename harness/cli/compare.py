@@ -11,7 +11,8 @@ VERB_ORDER = 45
 EPILOG = """\
 checks are matched by (workload, invariant, observable, phase); crashes by their signature.
 exit codes: 0 no regression, 1 B regressed against A (a check A did not fail fails in B),
-            2 bad input (not a run directory, unreadable results.json), 3 B crashed where A did not
+            2 bad input (not a run directory, unreadable results.json) or B errored (its checks were not judged:
+              never "no regression"), 3 B crashed where A did not
 """
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import pkgutil
@@ -12,10 +13,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import FrameType, ModuleType
+from typing import Any, TextIO
 
 from harness import __version__
-from harness.errors import ExitCode, HarnessError
+from harness.errors import ExitCode, HarnessError, InfraError
 from harness.util.dirs import unusable
+from harness.util.text import one_line
 
 DESCRIPTION = """\
 Build a FreeBSD kernel with a patch (first of all the kstack_object change, D24473/D38852), boot it under QEMU
@@ -95,6 +98,75 @@ def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+class PipeSafeStdout:
+    """Standard output for every verb (print, json.dump and rich all write through it): the one place a reader
+    that went away (``harness analyze DIR | head -1``) is handled. The rest of the output is dropped and the verb
+    carries on, so its exit code (0/1/3) is the one the caller sees; rich's own handler would exit 1 instead.
+    Any other write error (``> /dev/full``) is an InfraError of one line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.reader_gone = False
+
+    def _drop_rest(self) -> None:
+        self.reader_gone = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def _guarded(self, action: str, *args: Any) -> Any:
+        if self.reader_gone:
+            return len(args[0]) if args else None
+        try:
+            return getattr(self._stream, action)(*args)
+        except BrokenPipeError:
+            self._drop_rest()
+            return len(args[0]) if args else None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                self._drop_rest()
+                return len(args[0]) if args else None
+            self._drop_rest()
+            raise InfraError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+    def write(self, text: str) -> int:
+        written: int = self._guarded("write", text)
+        return written
+
+    def flush(self) -> None:
+        self._guarded("flush")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _dispatch(func: Any, args: argparse.Namespace) -> int:
+    try:
+        code = int(func(args))
+        sys.stdout.flush()  # a write error surfacing only at exit would escape as a traceback
+        return code
+    except HarnessError as exc:
+        if os.environ.get("HARNESS_DEBUG") == "1":
+            print(_debug_report(exc), file=sys.stderr)
+        print(f"harness: error: {one_line(exc.one_line())}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # A pipe written past PipeSafeStdout (a verb's own stream): the reader went away, not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+    except OSError as exc:
+        # Last resort for a host problem met mid-way (disk full, a directory made read-only under us): one line.
+        error = unusable(exc, "check free space and permissions, or point HARNESS_CACHE_DIR elsewhere")
+        print(f"harness: error: {one_line(error.one_line())}", file=sys.stderr)
+        return int(error.exit_code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -104,27 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return int(ExitCode.INFRA)
+    stdout = sys.stdout
+    if not isinstance(stdout, PipeSafeStdout):
+        sys.stdout = PipeSafeStdout(stdout)
     try:
-        return int(func(args))
-    except HarnessError as exc:
-        if os.environ.get("HARNESS_DEBUG") == "1":
-            print(_debug_report(exc), file=sys.stderr)
-        print(f"harness: error: {exc.one_line()}", file=sys.stderr)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print("harness: interrupted", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        # `harness parse ... | head`: the reader went away; that is not an error of ours.
-        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitCode.OK)
-    except OSError as exc:
-        # Last resort for a host problem met mid-way (disk full, a directory made read-only under us): one line.
-        error = unusable(exc, "check free space and permissions, or point HARNESS_CACHE_DIR elsewhere")
-        print(f"harness: error: {error.one_line()}", file=sys.stderr)
-        return int(error.exit_code)
+        return _dispatch(func, args)
+    finally:
+        if sys.stdout is not stdout and not isinstance(stdout, PipeSafeStdout):
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+            sys.stdout = stdout
 
 
 if __name__ == "__main__":  # pragma: no cover

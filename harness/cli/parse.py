@@ -10,8 +10,16 @@ from harness.cli.common import add_json_flag, print_json, read_input
 from harness.errors import ExitCode
 from harness.parse.kinds import KINDS
 from harness.util.jsonable import to_jsonable
+from harness.util.text import printable
 
 VERB_ORDER = 60
+#: A printed line of parsed guest text is bounded (``--json`` carries everything, escaped).
+SHOWN_LINE = 65536
+
+
+def _emit(text: object = "") -> None:
+    """One line of guest-derived text on stdout: controls escaped, bounded."""
+    print(printable(str(text), SHOWN_LINE))
 
 
 def _scalar_fields(record: Any) -> str:
@@ -31,25 +39,25 @@ def _scalar_fields(record: Any) -> str:
 def _print_text(result: Any) -> None:
     if isinstance(result, list):
         for record in result:
-            print(_scalar_fields(record))
+            _emit(_scalar_fields(record))
         return
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         for field in dataclasses.fields(result):
             value = getattr(result, field.name)
             if isinstance(value, dict) and len(value) > 3:
                 for key, item in value.items():
-                    print(f"{key}: {_scalar_fields(item)}")
+                    _emit(f"{key}: {_scalar_fields(item)}")
             elif isinstance(value, list | tuple) and value and not isinstance(value[0], str | int):
                 for item in value:
-                    print(_scalar_fields(item))
+                    _emit(_scalar_fields(item))
             else:
-                print(f"{field.name}: {to_jsonable(value)}")
+                _emit(f"{field.name}: {to_jsonable(value)}")
         return
     if isinstance(result, dict):
         for key, value in result.items():
-            print(f"{key}: {_scalar_fields(value)}")
+            _emit(f"{key}: {_scalar_fields(value)}")
         return
-    print(result)
+    _emit(result)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -58,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     elif kind.render is not None:
-        print("\n".join(kind.render(result)))
+        for line in kind.render(result):
+            _emit(line)
     else:
         _print_text(result)
     return int(ExitCode.OK)

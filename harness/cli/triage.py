@@ -7,6 +7,7 @@ import argparse
 from harness.cli.common import add_json_flag, print_json, read_input
 from harness.errors import ExitCode
 from harness.parse.panic import parse_panics
+from harness.util.text import printable
 
 VERB_ORDER = 61
 
@@ -40,10 +41,10 @@ def _run(args: argparse.Namespace) -> int:
     if not reports:
         print("no crash found")
     for number, report in enumerate(reports, start=1):
-        print(f"crash {number}: {report.title}")
+        print(f"crash {number}: {printable(report.title)}")
         print(f"  signature {report.signature}, lines {report.first_line}-{report.last_line}")
         for line in report.lines:
-            print(f"  | {line}")
+            print(f"  | {printable(line, 65536, keep_newlines=False)}")
     return _exit_code(len(reports))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -67,6 +68,8 @@ def create_overlay(base: Path, base_format: str, dest: Path, size: int | None = 
     base = base.resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
     _qemu_img("create", "-q", "-f", "qcow2", "-F", base_format, "-b", str(base), str(dest))
+    # What the guest writes (its sshd host keys, everything a workload leaves) is the run owner's alone.
+    os.chmod(dest, 0o600)
     current = virtual_size(dest, "qcow2")
     if size is not None and size > current:
         _qemu_img("resize", "-q", "-f", "qcow2", str(dest), str(size))

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from harness.errors import ParseError
+from harness.parse.text import to_int
 
 _DDB_FRAME = re.compile(
     r"^(?P<function>[\w.$]+|\(null\))\((?P<args>[^)]*)\) at "
@@ -79,7 +80,7 @@ class Backtrace:
 
 
 def _hex(text: str | None) -> int | None:
-    return int(text, 16) if text else None
+    return to_int(text, 16) if text else None
 
 
 def frame_from_line(line: str, line_no: int) -> Frame | None:

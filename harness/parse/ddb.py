@@ -34,7 +34,7 @@ from harness.parse.ddb_vm import (
     parse_show_vmem,
     unwrap,
 )
-from harness.parse.text import numbered_lines
+from harness.parse.text import numbered_lines, to_int
 
 # --- ps -------------------------------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ def _thread_columns(rest: str, wchan_width: int, tid: int | None, line_no: int, 
     wchan_text = rest[17 : 17 + wchan_width].strip()
     name = rest[17 + wchan_width + 2 :].strip()
     try:
-        wchan = int(wchan_text, 16) if wchan_text else None
+        wchan = to_int(wchan_text, 16) if wchan_text else None
     except ValueError:
         raise ParseError(f"ps wchan is not an address ({wchan_text!r})", line_no=line_no, line=line) from None
     return PsThread(tid, state, wmesg, marker == "*", wchan, name, line_no)
@@ -113,7 +113,7 @@ def parse_ps(lines: Lines) -> list[PsProcess]:
             rest = line[process.end() :]
             state = rest[1:7].strip()
             threaded = rest[8:].lstrip().startswith("(threaded)")
-            ids = {k: int(v) for k, v in process.groupdict().items()}
+            ids = {k: to_int(v) for k, v in process.groupdict().items()}
             if threaded:
                 command = rest[8:].strip()[len("(threaded)") :].strip()
                 threads: list[PsThread] = []
@@ -132,7 +132,7 @@ def parse_ps(lines: Lines) -> list[PsProcess]:
             continue
         if (thread_match := _PS_THREAD.match(line)) and current is not None:
             rest = line[thread_match.end() :]
-            thread = _thread_columns(rest, wchan_width, int(thread_match["tid"]), line_no, line)
+            thread = _thread_columns(rest, wchan_width, to_int(thread_match["tid"]), line_no, line)
             name = thread.name.strip("[]") if current["system"] else thread.name
             current["threads"].append(
                 PsThread(thread.tid, thread.state, thread.wmesg, thread.on_lock, thread.wchan, name, line_no)
@@ -184,7 +184,7 @@ class ThreadInfo:
 
 
 def _hexint(text: str) -> int:
-    return int(text, 16)
+    return to_int(text, 16)
 
 
 def parse_show_thread(lines: Lines) -> ThreadInfo:
@@ -196,11 +196,11 @@ def parse_show_thread(lines: Lines) -> ThreadInfo:
     extra: dict[str, str] = {}
     for line_no, line in content[1:]:
         if m := _THREAD_PROC.match(line):
-            found.update(pid=int(m["pid"]), proc=_hexint(m["proc"]))
+            found.update(pid=to_int(m["pid"]), proc=_hexint(m["proc"]))
         elif m := _THREAD_STACK.match(line):
             found.update(stack_low=_hexint(m["low"]), stack_high=_hexint(m["high"]))
         elif m := _THREAD_FLAGS.match(line):
-            found.update(flags=int(m["flags"], 0), pflags=int(m["pflags"], 0))
+            found.update(flags=to_int(m["flags"], 0), pflags=to_int(m["pflags"], 0))
         elif m := _THREAD_STATE.match(line):
             found["state"] = m["state"]
         elif m := _KEY_VALUE.match(line):
@@ -208,7 +208,7 @@ def parse_show_thread(lines: Lines) -> ThreadInfo:
             if key == "name":
                 found["name"] = value
             elif key == "pcb":
-                found["pcb"] = _hexint(value) if value.startswith("0x") else None
+                found["pcb"] = to_int(value, 16, line_no=line_no, line=line) if value.startswith("0x") else None
             else:
                 extra[key] = value
         else:
@@ -221,7 +221,7 @@ def parse_show_thread(lines: Lines) -> ThreadInfo:
     state = found["state"]
     inhibitors = tuple(s.strip() for s in state.partition("{")[2].rstrip("}").split(",") if s.strip())
     return ThreadInfo(
-        tid=int(head["tid"]),
+        tid=to_int(head["tid"]),
         address=_hexint(head["addr"]),
         inhibitors=inhibitors,
         extra=extra,
@@ -254,7 +254,7 @@ def parse_show_proc(lines: Lines) -> ProcInfo:
     for line_no, line in content[1:]:
         if thread := _PS_THREAD.match(line):
             rest = line[thread.end() :]
-            threads.append(_thread_columns(rest, wchan_width, int(thread["tid"]), line_no, line))
+            threads.append(_thread_columns(rest, wchan_width, to_int(thread["tid"]), line_no, line))
         elif line.startswith("   (") and line.rstrip().endswith(")"):
             key, _, value = line.strip().strip("()").partition(" ")
             fields[key] = value
@@ -264,7 +264,7 @@ def parse_show_proc(lines: Lines) -> ProcInfo:
                 wchan_width = 10
         else:
             raise ParseError("not a show proc line", line_no=line_no, line=line)
-    return ProcInfo(int(head["pid"]), head["comm"], _hexint(head["addr"]), fields, tuple(threads), content[0][0])
+    return ProcInfo(to_int(head["pid"]), head["comm"], _hexint(head["addr"]), fields, tuple(threads), content[0][0])
 
 
 # --- bt / show registers --------------------------------------------------------------------------------------
@@ -286,8 +286,8 @@ def parse_bt(lines: Lines) -> DdbTrace:
     while content and not content[0][1].strip():
         content = content[1:]
     if content and (m := _TRACING.match(content[0][1])):
-        pid = int(m["pid"]) if m["pid"] else None
-        tid = int(m["tid"]) if m["tid"] else None
+        pid = to_int(m["pid"]) if m["pid"] else None
+        tid = to_int(m["tid"]) if m["tid"] else None
         content = content[1:]
     return DdbTrace(pid, tid, parse_backtrace(content))
 
@@ -301,7 +301,7 @@ def parse_show_registers(lines: Lines) -> dict[str, int]:
         match = _REGISTER.match(line)
         if not match:
             raise ParseError("not a 'register value' line", line_no=line_no, line=line)
-        registers[match["name"]] = int(match["value"], 0)
+        registers[match["name"]] = to_int(match["value"], 0)
     if not registers:
         raise ParseError("no registers in show registers output", line_no=lines[0][0] if lines else None)
     return registers

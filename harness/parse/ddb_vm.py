@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from harness.errors import ParseError
+from harness.parse.text import to_int
 
 Lines = list[tuple[int, str]]
 
@@ -107,7 +108,7 @@ def _object_pages(lines: Lines) -> tuple[ObjectPage, ...]:
             break
         position = token.end()
         if token.group("pindex") is not None:
-            pages.append(ObjectPage(int(token["pindex"], 16), int(token["phys"], 16)))
+            pages.append(ObjectPage(to_int(token["pindex"], 16), to_int(token["phys"], 16)))
     if position != len(text):
         _, line_no, line = next(entry for entry in reversed(starts) if entry[0] <= position)
         raise ParseError(
@@ -147,17 +148,17 @@ def parse_show_object(lines: Lines) -> list[VmObject]:
         backing = shadow["backing"]
         objects.append(
             VmObject(
-                address=int(header["addr"], 16),
-                type=int(header["type"]),
-                size_pages=int(header["size"], 16),
-                resident=int(header["res"]),
-                ref_count=int(header["ref"]),
-                flags=int(header["flags"], 16),
-                ruid=int(header["ruid"]) if header["ruid"] is not None else None,
-                charge=int(header["charge"], 16) if header["charge"] is not None else None,
-                shadow_count=int(shadow["sref"]),
-                backing_object=int(backing, 16) if backing.startswith("0x") else 0,
-                backing_offset=int(shadow["offset"], 16),
+                address=to_int(header["addr"], 16),
+                type=to_int(header["type"]),
+                size_pages=to_int(header["size"], 16),
+                resident=to_int(header["res"]),
+                ref_count=to_int(header["ref"]),
+                flags=to_int(header["flags"], 16),
+                ruid=to_int(header["ruid"]) if header["ruid"] is not None else None,
+                charge=to_int(header["charge"], 16) if header["charge"] is not None else None,
+                shadow_count=to_int(shadow["sref"]),
+                backing_object=to_int(backing, 16) if backing.startswith("0x") else 0,
+                backing_offset=to_int(shadow["offset"], 16),
                 pages=_object_pages(page_lines) if page_lines else (),
                 line_no=line_no,
             )
@@ -215,19 +216,19 @@ def parse_show_pginfo(lines: Lines) -> list[PageInfo]:
         ref = m1["ref"]
         result.append(
             PageInfo(
-                page=int(m1["page"], 16),
-                object=int(m1["obj"], 16),
-                pindex=int(m1["pidx"], 16),
-                phys=int(m1["phys"], 16),
-                queue=int(m1["q"]),
-                ref_count=int(ref, 16) if ref.startswith("0x") else int(ref),
-                aflags=int(m2["af"], 16),
-                oflags=int(m2["of"], 16),
-                flags=int(m2["f"], 16),
-                act_count=int(m2["act"]),
-                busy_lock=int(m2["busy"], 16),
-                valid=int(m2["valid"], 16),
-                dirty=int(m2["dirty"], 16),
+                page=to_int(m1["page"], 16),
+                object=to_int(m1["obj"], 16),
+                pindex=to_int(m1["pidx"], 16),
+                phys=to_int(m1["phys"], 16),
+                queue=to_int(m1["q"]),
+                ref_count=to_int(ref, 16) if ref.startswith("0x") else to_int(ref),
+                aflags=to_int(m2["af"], 16),
+                oflags=to_int(m2["of"], 16),
+                flags=to_int(m2["f"], 16),
+                act_count=to_int(m2["act"]),
+                busy_lock=to_int(m2["busy"], 16),
+                valid=to_int(m2["valid"], 16),
+                dirty=to_int(m2["dirty"], 16),
                 line_no=n1,
             )
         )
@@ -255,7 +256,7 @@ def parse_show_page(lines: Lines) -> dict[str, int]:
         match = _VM_CNT.match(line)
         if not match:
             raise ParseError("expected 'vm_cnt.<name>: <n>' from show page", line_no=line_no, line=line)
-        counters[match["name"]] = int(match["value"])
+        counters[match["name"]] = to_int(match["value"])
     if not counters:
         raise ParseError("no counters in show page output", line_no=lines[0][0] if lines else None)
     return counters
@@ -274,9 +275,9 @@ def parse_show_pageq(lines: Lines) -> PageQueues:
         if not line.strip():
             continue
         if m := _PQ_FREE.match(line):
-            free = int(m["free"])
+            free = to_int(m["free"])
         elif m := _PQ_DOMAIN.match(line):
-            domains[int(m["dom"])] = {k: int(v) for k, v in m.groupdict().items() if k != "dom"}
+            domains[to_int(m["dom"])] = {k: to_int(v) for k, v in m.groupdict().items() if k != "dom"}
         else:
             raise ParseError("expected 'pq_free N' or 'dom N page_cnt …' from show pageq", line_no=line_no, line=line)
     if not domains:
@@ -322,7 +323,7 @@ def _close_arena(head: tuple[int, str, str], fields: dict[str, int], orders: lis
     if missing:
         raise ParseError(f"vmem '{name}' lacks {', '.join(missing)}", line_no=line_no)
     return VmemArena(
-        int(addr, 16),
+        to_int(addr, 16),
         name,
         fields["quantum"],
         fields["size"],
@@ -351,11 +352,13 @@ def parse_show_vmem(lines: Lines) -> list[VmemArena]:
         elif head is None:
             raise ParseError("expected \"vmem 0x… '<name>'\" from show vmem", line_no=line_no, line=line)
         elif m := _VMEM_FIELD.match(line):
-            fields[m["key"]] = int(m["value"])
+            fields[m["key"]] = to_int(m["value"])
         elif _VMEM_TABLE_HEAD.match(line):
             continue
         elif m := _VMEM_ROW.match(line):
-            orders.append(VmemOrder(int(m["order"]), int(m["ut"]), int(m["us"]), int(m["ft"]), int(m["fs"])))
+            orders.append(
+                VmemOrder(to_int(m["order"]), to_int(m["ut"]), to_int(m["us"]), to_int(m["ft"]), to_int(m["fs"]))
+            )
         else:
             raise ParseError("not a show vmem line", line_no=line_no, line=line)
     if head is not None:
@@ -410,7 +413,7 @@ def _named_table(lines: Lines, first: str, what: str) -> list[NamedRow]:
             )
         name = row["name"]
         try:
-            values = [int(t.rstrip("K")) * (1024 if t.endswith("K") else 1) for t in row.groups()[1:]]
+            values = [to_int(t.rstrip("K")) * (1024 if t.endswith("K") else 1) for t in row.groups()[1:]]
         except ValueError:
             raise ParseError(
                 f"{what} row has a non-number where a number belongs", line_no=line_no, line=line

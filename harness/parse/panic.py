@@ -37,7 +37,7 @@ from harness.parse.console import (
     STOPPED_AT,
     UPTIME,
 )
-from harness.parse.text import clean_console
+from harness.parse.text import clean_console, to_int
 
 #: Frames syzkaller skips before the faulting function in the ``#N`` layout (freebsd.go, first Fatal trap format).
 SYZKALLER_NUMBERED_SKIP = frozenset(
@@ -133,11 +133,17 @@ _SANITISE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\W)(\d+)(\W|$)", re.ASCII), r"\1NUM\3"),
 )
 _MAX_TITLE = 120
+#: What of a title or panic message the patterns look at. Some of syzkaller's patterns backtrack (a long token
+#: before ``+0x`` costs a scan per start position), so a guest printing ``panic: `` and a megabyte without a
+#: space would cost hours; a real message is a line of a few hundred characters, and the substitutions shorten
+#: text by a small factor at most, so the first 1 KiB decides the 120 characters kept.
+_SCAN_LIMIT = 1024
 
 
 def sanitise_title(title: str) -> str:
     """Normalise a title as syzkaller does: executor names, addresses, IPs, line numbers, offsets, numbers;
     tabs to spaces, control characters dropped, runs of spaces squeezed, at most 120 characters."""
+    title = title[:_SCAN_LIMIT]
     for pattern, replacement in _SANITISE:
         while True:
             changed = pattern.sub(replacement, title)
@@ -185,6 +191,7 @@ def _first_frame_after(backtrace: Backtrace | None, name_prefix: str) -> str | N
 
 
 def _panic_title(message: str, backtrace: Backtrace | None) -> str:
+    message = message[:_SCAN_LIMIT]  # see _SCAN_LIMIT: _DESTROYED_LOCK backtracks on a long letter run
     if _FFS_WRITE.match(message):
         return "panic: ffs_write: type ADDR X (Y,Z)"
     destroyed = _DESTROYED_LOCK.match(message)
@@ -224,7 +231,9 @@ def syzkaller_title(report_kind: str, header: str, backtrace: Backtrace | None) 
     if report_kind == "fatal_trap":
         match = FATAL_TRAP.search(header)
         if match:
-            title = _trap_title(header, int(match.group("number")), match.group("what"), match.group("mode"), backtrace)
+            title = _trap_title(
+                header, to_int(match.group("number")), match.group("what"), match.group("mode"), backtrace
+            )
             return sanitise_title(title)
     if report_kind == "panic":
         match = PANIC.search(header)
@@ -266,7 +275,7 @@ class _Fields:
 def _read_trap_block(lines: list[tuple[int, str]], fields: _Fields) -> None:
     """The ``key = value`` lines of trap.c's register block (tab- or space-aligned)."""
     for _, line in lines:
-        match = _TRAP_FIELD.match(line.strip())
+        match = _TRAP_FIELD.match(line.strip()[:_SCAN_LIMIT])  # the lazy key backtracks on long runs
         if not match or match.group("key") in {"cpuid", "time"}:
             continue
         key, value = match.group("key").strip(), match.group("value").strip()
@@ -274,14 +283,14 @@ def _read_trap_block(lines: list[tuple[int, str]], fields: _Fields) -> None:
     block = fields.trap_fields
     if "fault virtual address" in block:
         try:
-            fields.values["fault_address"] = int(block["fault virtual address"], 16)
+            fields.values["fault_address"] = to_int(block["fault virtual address"], 16)
         except ValueError:
             fields.values["corrupted"] = True
     if "instruction pointer" in block:
         fields.values["instruction_pointer"] = block["instruction pointer"]
     process = _CURRENT_PROCESS.match(block.get("current process", ""))
     if process:
-        fields.values["current_process"] = (int(process.group("pid")), process.group("name"))
+        fields.values["current_process"] = (to_int(process.group("pid")), process.group("name"))
 
 
 def _read_report(lines: list[tuple[int, str]]) -> PanicReport:
@@ -297,15 +306,15 @@ def _read_report(lines: list[tuple[int, str]]) -> PanicReport:
     corrupted = False
     trap = FATAL_TRAP.search(header)
     if trap:
-        fields.values.update(trap_number=int(trap.group("number")), trap_type=trap.group("what"))
+        fields.values.update(trap_number=to_int(trap.group("number")), trap_type=trap.group("what"))
         fields.values["trap_mode"] = trap.group("mode")
     for index, (_, line) in enumerate(lines):
         if (m := PANIC.search(line)) and "panic_message" not in fields.values:
             fields.values["panic_message"] = m.group("message").rstrip()
         elif (m := CPUID.search(line)) and "cpuid" not in fields.values:
-            fields.values["cpuid"] = int(m.group("cpuid"))
+            fields.values["cpuid"] = to_int(m.group("cpuid"))
         elif (m := _TIME.match(line)) and "panic_time" not in fields.values:
-            fields.values["panic_time"] = int(m.group("time"))
+            fields.values["panic_time"] = to_int(m.group("time"))
         elif KDB_BACKTRACE.search(line) and backtrace is None:
             try:
                 backtrace = parse_backtrace(lines[index + 1 :])
@@ -314,13 +323,13 @@ def _read_report(lines: list[tuple[int, str]]) -> PanicReport:
         elif (m := KDB_ENTER.search(line)) and "kdb_why" not in fields.values:
             fields.values["kdb_why"] = m.group("why")
         elif (m := KDB_THREAD.search(line)) and "thread" not in fields.values:
-            fields.values["thread"] = (int(m.group("pid")), int(m.group("tid")))
+            fields.values["thread"] = (to_int(m.group("pid")), to_int(m.group("tid")))
         elif (m := STOPPED_AT.search(line)) and "stopped_at" not in fields.values:
             fields.values["stopped_at"] = m.group("where")
         elif (m := UPTIME.search(line)) and "uptime" not in fields.values:
             fields.values["uptime"] = m.group("uptime")
         elif (m := AUTOMATIC_REBOOT.search(line)) and "reboot_in" not in fields.values:
-            fields.values["reboot_in"] = int(m.group("seconds"))
+            fields.values["reboot_in"] = to_int(m.group("seconds"))
     if kind == "fatal_trap":
         _read_trap_block(lines[1:20], fields)
     title = syzkaller_title(kind, header, backtrace)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from harness.errors import ParseError
-from harness.parse.text import nonblank_lines
+from harness.parse.text import nonblank_lines, to_int
 
 _KSTACK_HEADER = re.compile(r"^\s*PID\s+TID\s+COMM\s+TDNAME\s+KSTACK\s*$")
 _KSTACK_IDS = re.compile(r"^\s*(?P<pid>\d+)\s+(?P<tid>\d+) ")
@@ -58,8 +58,8 @@ def parse_procstat_kstack(text: str) -> list[KernelStack]:
             if not frame:
                 raise ParseError(f"not a stack frame ({token!r})", line_no=line_no, line=line)
             offset = frame.group("offset")
-            frames.append((frame.group("function"), int(offset, 16) if offset else None))
-        stacks.append(KernelStack(int(ids["pid"]), int(ids["tid"]), command, thread_name, tuple(frames), line_no))
+            frames.append((frame.group("function"), to_int(offset, 16) if offset else None))
+        stacks.append(KernelStack(to_int(ids["pid"]), to_int(ids["tid"]), command, thread_name, tuple(frames), line_no))
     if not stacks:
         raise ParseError("no procstat -kk rows", line_no=1)
     return stacks
@@ -105,7 +105,12 @@ def parse_swapinfo(text: str) -> SwapInfo:
         if not row:
             raise ParseError("not a swapinfo row (Device 1K-blocks Used Avail Capacity)", line_no=line_no, line=line)
         device = SwapDevice(
-            row["device"], int(row["blocks"]), int(row["used"]), int(row["avail"]), int(row["capacity"]), line_no
+            row["device"],
+            to_int(row["blocks"]),
+            to_int(row["used"]),
+            to_int(row["avail"]),
+            to_int(row["capacity"]),
+            line_no,
         )
         if device.device == "Total":
             total = device

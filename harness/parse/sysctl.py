@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from harness.errors import ParseError
-from harness.parse.text import numbered_lines
+from harness.parse.text import numbered_lines, to_int
 
 #: The top-level nodes of FreeBSD's sysctl MIB (sys/sys/sysctl.h CTL_* plus the later dynamic roots).
 TOP_LEVEL = frozenset(
@@ -53,14 +53,14 @@ class SysctlValue:
     def as_int(self) -> int:
         """The value as an integer; ParseError if it is not one."""
         try:
-            return int(self.text.strip(), 0) if self.text.strip().startswith("0x") else int(self.text.strip())
+            return to_int(self.text.strip(), 0) if self.text.strip().startswith("0x") else to_int(self.text.strip())
         except ValueError:
             raise ParseError(f"{self.name} is not an integer", line_no=self.line_no, line=self.text) from None
 
     def as_ints(self) -> list[int]:
         """A space-separated list of integers (``kern.cp_time``, ``vm.swap_info``-style counters)."""
         try:
-            return [int(t) for t in self.text.split()]
+            return [to_int(t) for t in self.text.split()]
         except ValueError:
             raise ParseError(f"{self.name} is not a list of integers", line_no=self.line_no, line=self.text) from None
 
@@ -80,7 +80,7 @@ class SysctlValue:
         match = _OPAQUE.match(self.text)
         if not match:
             return None
-        return match.group("format"), int(match.group("length")), bytes.fromhex(match.group("dump")[2:])
+        return match.group("format"), to_int(match.group("length")), bytes.fromhex(match.group("dump")[2:])
 
 
 @dataclass(frozen=True)
@@ -113,16 +113,16 @@ def parse_sysctl(text: str, *, descriptions: bool = False) -> SysctlOutput:
     Shell prompt lines (``# sysctl kern.ident``, ``root@host:~ # …``) are skipped so transcripts can be read.
     """
     values: dict[str, SysctlValue] = {}
-    order: list[str] = []
+    order: list[str] = []  # first appearance of each name; `values` (a dict) answers "seen?" in O(1)
     unknown: list[str] = []
     current: tuple[str, int, list[str]] | None = None
 
     def close() -> None:
         if current is not None:
             name, line_no, parts = current
-            values[name] = SysctlValue(name, "\n".join(parts).rstrip("\n"), line_no)
-            if name not in order:
+            if name not in values:
                 order.append(name)
+            values[name] = SysctlValue(name, "\n".join(parts).rstrip("\n"), line_no)
 
     for line_no, line in numbered_lines(text):
         if (missing := _UNKNOWN.match(line)) is not None:

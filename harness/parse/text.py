@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from harness.errors import ParseError
+
 #: CSI sequences that move the cursor to an absolute place or clear the screen: the start of a new visual line.
 _CSI_NEWLINE = re.compile(r"\x1b\[[0-9;]*[HfJ]")
 #: Every other escape: CSI (colours, erase-line, cursor save/restore, cursor-position replies), OSC, charset
@@ -111,3 +113,30 @@ def stamped_chunks(text: str) -> list[tuple[float | None, str]]:
     if pieces and "".join(pieces):
         chunks.append((time, "".join(pieces)))
     return chunks
+
+
+class NotANumber(ParseError, ValueError):
+    """Guest text stands where a number belongs and is not one (``pcb: 0x``, 5000 digits). A ParseError (exit 2,
+    naming the line) for callers, and still a ValueError for the few that treat a bad number as "corrupted"."""
+
+
+def to_int(text: str | int, base: int = 10, *, line_no: int | None = None, line: str | None = None) -> int:
+    """``int(text, base)`` for text read from a guest (or a number from its libxo JSON): the one place parsers turn
+    guest output into integers. A kernel prints 64-bit values; anything wider is not one of its numbers (and would
+    overflow float arithmetic)."""
+    try:
+        value = text if isinstance(text, int) and not isinstance(text, bool) else int(text, base)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        shown = repr(text[:40]) if isinstance(text, str) else type(text).__name__
+        raise NotANumber(f"not a base-{base} number: {shown}", line_no=line_no, line=line) from None
+    if not -(2**63) <= value < 2**64:
+        raise NotANumber(f"{str(text)[:40]!r} is beyond 64 bits", line_no=line_no, line=line)
+    return value
+
+
+def float_to_int(value: float, *, line_no: int | None = None, line: str | None = None) -> int:
+    """``int(value)`` of a float parsed from guest text (``1e400`` is infinite, ``nan`` is no number)."""
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        raise NotANumber(f"not a finite number: {value!r}", line_no=line_no, line=line) from None

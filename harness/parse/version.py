@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harness.parse.text import to_int
+
 _RELEASE = r"(?P<release>\d+\.\d+-[A-Z]+(?:-p\d+)?)"
 _VCS = r"(?P<vcs>r\d+|[\w./-]+-n\d+-[0-9a-f]+(?:-dirty)?)"
 #: Long form: ``FreeBSD 13.0-RELEASE #0 releng/13.0-n244733-ea31abc261f: Fri Apr  9 04:24:09 UTC 2021``.
@@ -41,7 +43,7 @@ class KernelVersion:
 
     @property
     def major(self) -> int:
-        return int(self.release.split(".", 1)[0])
+        return to_int(self.release.split(".", 1)[0])
 
 
 def _vcs_fields(vcs: str | None) -> tuple[str | None, str | None]:
@@ -71,7 +73,7 @@ def parse_version_line(line: str, builder_line: str | None = None) -> KernelVers
             release=long.group("release"),
             branch=branch,
             revision=revision,
-            build=int(long.group("build")),
+            build=to_int(long.group("build")),
             date=" ".join(long.group("date").split()),
             builder=builder,
             ident=ident,

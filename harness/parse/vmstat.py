@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from harness.errors import ParseError
-from harness.parse.text import nonblank_lines
+from harness.parse.text import float_to_int, nonblank_lines, to_int
 from harness.util import tomlfile
 
 # --- vmstat -z ---------------------------------------------------------------------------------------------------
@@ -73,14 +73,14 @@ def _zone_from_json(text: str) -> ZoneTable:
         rows = tuple(
             ZoneRow(
                 name=str(z["name"]),
-                size=int(z["size"]),
-                limit=int(z["limit"]),
-                used=int(z["used"]),
-                free=int(z["free"]),
-                requests=int(z["requests"]),
-                fail=int(z["fail"]),
-                sleep=int(z["sleep"]),
-                xdomain=int(z["xdomain"]) if "xdomain" in z else None,
+                size=to_int(z["size"]),
+                limit=to_int(z["limit"]),
+                used=to_int(z["used"]),
+                free=to_int(z["free"]),
+                requests=to_int(z["requests"]),
+                fail=to_int(z["fail"]),
+                sleep=to_int(z["sleep"]),
+                xdomain=to_int(z["xdomain"]) if "xdomain" in z else None,
             )
             for z in zones
         )
@@ -109,7 +109,7 @@ def parse_vmstat_z(text: str) -> ZoneTable:
                 line_no=line_no,
                 line=line,
             )
-        values = {k: int(v) for k, v in match.groupdict().items() if k != "name" and v is not None}
+        values = {k: to_int(v) for k, v in match.groupdict().items() if k != "name" and v is not None}
         widths.add("xdomain" in values)
         rows.append(
             ZoneRow(name=match.group("name").strip(), xdomain=values.pop("xdomain", None), line_no=line_no, **values)
@@ -152,13 +152,13 @@ def parse_vmstat_m(text: str) -> list[MallocRow]:
         match = _M_ROW.match(line)
         if not match:
             raise ParseError("not a vmstat -m row (TYPE INUSE MEMUSE K REQUESTS SIZES)", line_no=line_no, line=line)
-        sizes = tuple(int(s) for s in match.group("sizes").split(",")) if match.group("sizes") else ()
+        sizes = tuple(to_int(s) for s in match.group("sizes").split(",")) if match.group("sizes") else ()
         rows.append(
             MallocRow(
                 match.group("type").strip(),
-                int(match.group("inuse")),
-                int(match.group("memuse")),
-                int(match.group("requests")),
+                to_int(match.group("inuse")),
+                to_int(match.group("memuse")),
+                to_int(match.group("requests")),
                 sizes,
                 line_no,
             )
@@ -220,11 +220,11 @@ def parse_vmstat_o(text: str) -> list[ObjectRow]:
             raise ParseError("not a vmstat -o row (RES ACT INACT REF SHD CM TP PATH)", line_no=line_no, line=line)
         rows.append(
             ObjectRow(
-                resident=int(match.group("res")),
-                active=int(match.group("act")),
-                inactive=int(match.group("inact")),
-                ref_count=int(match.group("ref")),
-                shadow_count=int(match.group("shd")),
+                resident=to_int(match.group("res")),
+                active=to_int(match.group("act")),
+                inactive=to_int(match.group("inact")),
+                ref_count=to_int(match.group("ref")),
+                shadow_count=to_int(match.group("shd")),
                 memattr=match.group("cm"),
                 type=match.group("tp"),
                 path=(match.group("path") or "").strip(),
@@ -269,25 +269,25 @@ def parse_vmstat_s(text: str) -> SumStats:
         if cache := _S_CACHE_HITS.match(line):
             by_text.update(
                 {
-                    "cache hits positive %": int(cache["pos"]),
-                    "cache hits negative %": int(cache["neg"]),
-                    "cache hits per-directory %": int(cache["pass2"]),
+                    "cache hits positive %": to_int(cache["pos"]),
+                    "cache hits negative %": to_int(cache["neg"]),
+                    "cache hits per-directory %": to_int(cache["pass2"]),
                 }
             )
             continue
         if cache := _S_CACHE_MISC.match(line):
             by_text.update(
                 {
-                    "cache deletions %": int(cache["del"]),
-                    "cache falsehits %": int(cache["false"]),
-                    "cache toolong %": int(cache["long"]),
+                    "cache deletions %": to_int(cache["del"]),
+                    "cache falsehits %": to_int(cache["false"]),
+                    "cache toolong %": to_int(cache["long"]),
                 }
             )
             continue
         match = _S_ROW.match(line)
         if not match:
             raise ParseError("not a vmstat -s line (COUNT description)", line_no=line_no, line=line)
-        by_text[" ".join(match.group("text").split())] = int(match.group("value"))
+        by_text[" ".join(match.group("text").split())] = to_int(match.group("value"))
     if not by_text:
         raise ParseError("no vmstat -s counters", line_no=1)
     by_name = {names[t]: v for t, v in by_text.items() if t in names}
@@ -322,7 +322,7 @@ def _human(token: str, line_no: int, line: str) -> int:
     match = _HUMAN.match(token)
     if not match:
         raise ParseError(f"not a vmstat number ({token!r})", line_no=line_no, line=line)
-    return int(float(match.group("number")) * _SCALE[match.group("unit")])
+    return float_to_int(float(match.group("number")) * _SCALE[match.group("unit")])
 
 
 def parse_vmstat_interval(text: str) -> list[IntervalRow]:

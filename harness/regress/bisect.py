@@ -28,6 +28,7 @@ from harness.regress.steps import WORKTREE, Step
 from harness.settings import cache_dir
 from harness.steps import note, step
 from harness.util.dirs import usable_dir
+from harness.util.files import atomic_write_text
 
 Echo = Callable[[str], None]
 
@@ -133,9 +134,7 @@ class BisectLog:
             out.write(json.dumps(asdict(record)) + "\n")
 
     def write_result(self, result: BisectResult, extra: dict[str, Any]) -> None:
-        tmp = self.directory / (RESULT + ".tmp")
-        tmp.write_text(json.dumps({**asdict(result), **extra}, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(self.directory / RESULT)
+        atomic_write_text(self.directory / RESULT, json.dumps({**asdict(result), **extra}, indent=2) + "\n")
 
 
 def _finished(output: str, result: BisectResult, repo: Path) -> bool:
@@ -216,7 +215,7 @@ def bisect(span: Range, runner: Step, log_dir: Path, extra: dict[str, Any] | Non
             finally:
                 bisect_log = git.run_git(worktree, "bisect", "log", check=False)
                 if bisect_log.ok:
-                    (log.directory / GIT_BISECT_LOG).write_text(bisect_log.stdout, encoding="utf-8")
+                    atomic_write_text(log.directory / GIT_BISECT_LOG, bisect_log.stdout)
                 git.run_git(worktree, "bisect", "reset", check=False)
     except KeyboardInterrupt:
         result.status, result.error = "interrupted", "interrupted by the user"

@@ -78,13 +78,20 @@ class Comparison:
     def counts(self) -> dict[str, int]:
         return {kind.value: n for kind in Kind if (n := len(self.of(kind)))}
 
+    #: B's run ended in an infrastructure error (boot failed, SSH refused): its missing checks prove nothing.
+    b_error: str | None = None
+
     @property
     def exit_code(self) -> ExitCode:
-        """3 when B crashed where A did not (or crashed differently), 1 when a check regressed, else 0."""
+        """3 when B crashed where A did not (or crashed differently), 1 when a check regressed (failing in B and
+        not failing in A, including a check A never had), 2 when B errored, else 0: the order CI must act on, as
+        for a run. "No regression" is never said of a run that did not get to judge its checks."""
         if self.of(Kind.NEW_CRASH):
             return ExitCode.KERNEL_CRASH
         if self.of(Kind.REGRESSION):
             return ExitCode.CHECK_FAILED
+        if self.b_error is not None:
+            return ExitCode.INFRA
         return ExitCode.OK
 
     @property
@@ -92,6 +99,7 @@ class Comparison:
         return {
             ExitCode.KERNEL_CRASH: "B crashed where A did not",
             ExitCode.CHECK_FAILED: "B regressed against A",
+            ExitCode.INFRA: "B errored, its checks were not judged",
         }.get(self.exit_code, "no regression")
 
 
@@ -151,9 +159,12 @@ def compare_checks(a: dict[CheckKey, Check], b: dict[CheckKey, Check]) -> tuple[
         if key not in b:
             changes.append(_single(key, a[key], Kind.ONLY_IN_A))
         elif key not in a:
-            changes.append(_single(key, b[key], Kind.ONLY_IN_B))
-        elif (kind := _kind(a[key], b[key])) is not None:
-            changes.append(_paired(key, a[key], b[key], kind))
+            # A failing check A never judged (a new workload, a model that added a check) is a regression all the
+            # same: it is "a check A did not fail" that fails in B.
+            kind = Kind.REGRESSION if b[key].status == "fail" else Kind.ONLY_IN_B
+            changes.append(_single(key, b[key], kind))
+        elif (paired := _kind(a[key], b[key])) is not None:
+            changes.append(_paired(key, a[key], b[key], paired))
         else:
             unchanged += 1
     return changes, unchanged
@@ -203,7 +214,17 @@ def compare(a: StoredRun, b: StoredRun) -> Comparison:
         changes=sorted(changes, key=_sort_key),
         facts=compare_facts(a.facts, b.facts),
         unchanged=unchanged,
+        b_error=b_error(b),
     )
+
+
+def b_error(run: StoredRun) -> str | None:
+    """Why the run errored (its ``error``, or its outcome/exit code saying so), None when it did not."""
+    if run.error:
+        return run.error
+    if run.outcome == "error" or run.exit_code == ExitCode.INFRA:
+        return f"outcome {run.outcome or 'error'}, exit {run.exit_code}"
+    return None
 
 
 def to_json(comparison: Comparison, a: StoredRun, b: StoredRun) -> dict[str, Any]:

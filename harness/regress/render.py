@@ -9,13 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from harness.regress.bisect import BisectResult
 from harness.regress.compare import Change, Comparison, Kind
 from harness.util.jsonable import to_jsonable
+from harness.util.text import one_line
+
+
+def escape(text: object, style: str = "") -> Text:
+    """Text read from run directories, step output or git: data for rich, never markup or control sequences."""
+    return Text(one_line(str(text)), style=style)
+
 
 STYLES = {
     Kind.NEW_CRASH: "bold magenta",
@@ -64,15 +70,24 @@ def print_comparison(comparison: Comparison, rows: int = DEFAULT_ROWS) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
     style = {0: "green", 1: "bold red", 3: "bold magenta"}.get(int(comparison.exit_code), "")
     console.print(
-        f"[{style}]{comparison.verdict}[/] (exit {int(comparison.exit_code)}): "
-        f"A {comparison.a_outcome or '?'} → B {comparison.b_outcome or '?'}"
+        Text.assemble(
+            (comparison.verdict, style),
+            escape(
+                f" (exit {int(comparison.exit_code)}): "
+                f"A {comparison.a_outcome or '?'} → B {comparison.b_outcome or '?'}"
+            ),
+        )
     )
+    if comparison.b_error is not None:
+        console.print(escape(f"B's error: {comparison.b_error}", "yellow"))
     counts = ", ".join(f"{n} {kind}" for kind, n in comparison.counts().items())
     console.print(f"{counts + ', ' if counts else ''}{comparison.unchanged} unchanged")
     for change in comparison.changes:
         if change.kind in (Kind.NEW_CRASH, Kind.CRASH_GONE, Kind.STILL_CRASHING):
             side = "A" if change.kind is Kind.CRASH_GONE else "B"
-            console.print(f"[{STYLES[change.kind]}]{change.kind.value}[/] ({side}): {escape(change.detail)}")
+            console.print(
+                Text.assemble((change.kind.value, STYLES[change.kind]), escape(f" ({side}): {change.detail}"))
+            )
     shown = comparison.changes[:rows]
     if shown:
         table = Table(show_lines=False)
@@ -84,7 +99,7 @@ def print_comparison(comparison: Comparison, rows: int = DEFAULT_ROWS) -> None:
                 escape(change.what),
                 escape(_value(change.a_status, change.a_observed, change.unit)),
                 escape(_value(change.b_status, change.b_observed, change.unit)),
-                _delta(change),
+                escape(_delta(change)),
                 escape(_expected(change)),
             )
         console.print(table)
@@ -97,7 +112,8 @@ def print_comparison(comparison: Comparison, rows: int = DEFAULT_ROWS) -> None:
         for diff in comparison.facts:
             facts.add_row(escape(diff.name), escape(_fact(diff.a)), escape(_fact(diff.b)))
         console.print(facts)
-    console.print(f"A: {comparison.a}\nB: {comparison.b}")
+    console.print(escape(f"A: {comparison.a}"))
+    console.print(escape(f"B: {comparison.b}"))
 
 
 # --- harness bisect -------------------------------------------------------------------------------------------
@@ -125,15 +141,17 @@ def print_bisect(result: BisectResult, log_dir: Path) -> None:
             )
         console.print(table)
     if result.status == "found" and result.first_bad:
-        console.print(f"[bold red]first bad commit:[/] {result.first_bad} {escape(result.subject or '')}")
+        console.print(
+            Text.assemble(("first bad commit:", "bold red"), escape(f" {result.first_bad} {result.subject or ''}"))
+        )
         shown = result.shown_by
         if shown is not None:
             where = shown.run_dir or shown.output or ""
-            console.print(f"shown by step {shown.step}: {escape(shown.summary)} ({escape(where)})")
+            console.print(escape(f"shown by step {shown.step}: {shown.summary} ({where})"))
         else:
             console.print("no step judged it: it is the --bad revision given (git bisect took it as bad)")
     elif result.status == "ambiguous":
         console.print("[yellow]only skipped commits are left; the first bad commit is one of:[/]")
         for sha in result.candidates:
-            console.print(f"  {sha}")
-    console.print(f"bisect log: {log_dir}")
+            console.print(escape(f"  {sha}"))
+    console.print(escape(f"bisect log: {log_dir}"))

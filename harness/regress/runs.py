@@ -78,8 +78,8 @@ def _read_json_object(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _garbled(path, f"not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested past any real report, 5000 digits
+        raise _garbled(path, f"not JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
     if not isinstance(data, dict):
         raise _garbled(path, f"a JSON {type(data).__name__}, not an object")
     return data
@@ -89,8 +89,11 @@ def _number(value: Any, path: Path, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _garbled(path, f"{what} is {value!r}, not a number")
-    return float(value)
+        raise _garbled(path, f"{what} is {str(value)[:80]!r}, not a number")
+    try:
+        return float(value)
+    except OverflowError:
+        raise _garbled(path, f"{what} is a {len(str(value))}-digit number, beyond any count a kernel keeps") from None
 
 
 def _check(raw: Any, path: Path, index: int) -> Check:

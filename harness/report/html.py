@@ -10,6 +10,7 @@ from markupsafe import Markup
 from harness.model.prediction import number
 from harness.report import plots, timeline
 from harness.report.results import RunResult
+from harness.util.files import atomic_write_text
 
 
 def render(result: RunResult) -> str:
@@ -32,4 +33,4 @@ def render(result: RunResult) -> str:
 
 
 def write(result: RunResult, path: Path) -> None:
-    path.write_text(render(result), encoding="utf-8")
+    atomic_write_text(path, render(result))

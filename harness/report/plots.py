@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from xml.sax.saxutils import escape, quoteattr
 
 from harness.model.prediction import number
@@ -24,6 +25,15 @@ def _band(verdict: Verdict) -> tuple[float | None, float | None]:
     if verdict.expected_value is not None:
         return verdict.expected_value - verdict.tolerance, verdict.expected_value + verdict.tolerance
     return verdict.low, verdict.high
+
+
+def _fraction(value: float, lo: float, hi: float) -> float:
+    """Where ``value`` lies between ``lo`` and ``hi`` (0..1). Values from a guest or a stored run can be 10^18 or
+    infinite, where a band is narrower than float spacing: such a scale has no width, the point goes mid-way."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0 and math.isfinite(value)):
+        return 0.5
+    return min(max((value - lo) / span, 0.0), 1.0)
 
 
 def _row_scale(points: list[float]) -> tuple[float, float]:
@@ -47,7 +57,7 @@ def check_plot(verdicts: list[Verdict]) -> str:
         lo, hi = _row_scale(points)
 
         def x(value: float, lo: float = lo, hi: float = hi) -> float:
-            return LABEL_WIDTH + (value - lo) / (hi - lo) * BAR_WIDTH
+            return LABEL_WIDTH + _fraction(value, lo, hi) * BAR_WIDTH
 
         # Two workloads check the same observable: the workload tells their rows apart.
         workload = f"{verdict.workload}: " if verdict.workload else ""
@@ -93,10 +103,10 @@ def series_plot(name: str, points: list[tuple[float, float]], width: int = 760, 
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def sx(v: float) -> float:
-        return left + (v - x_lo) / (x_hi - x_lo) * plot_w
+        return left + _fraction(v, x_lo, x_hi) * plot_w
 
     def sy(v: float) -> float:
-        return top + plot_h - (v - y_lo) / (y_hi - y_lo) * plot_h
+        return top + plot_h - _fraction(v, y_lo, y_hi) * plot_h
 
     path = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in points)
     parts += [

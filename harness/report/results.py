@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ExitCode
+from harness.util.files import atomic_write_text
 from harness.util.jsonable import to_jsonable
 from harness.validate.verdicts import Status, Verdict, summary
 
@@ -80,10 +81,12 @@ class RunResult:
         return data
 
 
+def render_json(result: RunResult) -> str:
+    return json.dumps(result.to_json(), indent=2) + "\n"
+
+
 def write_json(result: RunResult, path: Path) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, render_json(result))
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from harness.run.metadata import RunMetadata, WorkloadStatus
 from harness.run.request import ModelOverrides
 from harness.run.rundir import STEPS, RunDir
 from harness.steps import step
+from harness.workloads.catalogue import load_catalogue
 
 
 def _crash_from(meta: RunMetadata, console_text: str | None, kind: GuestKind) -> Crash | None:
@@ -32,10 +33,21 @@ def _crash_from(meta: RunMetadata, console_text: str | None, kind: GuestKind) ->
     return kind.find_crash(console_text) if console_text else None
 
 
+def check_params(meta: RunMetadata) -> None:
+    """Stored workload parameters held to the catalogue's types and bounds, before anything is judged: a run
+    directory from elsewhere may say ``threads: "abc"`` or 10^30 (the model would fail mid-analysis, the plots
+    divide by a zero-width band). A workload the catalogue does not know keeps its parameters as stored."""
+    catalogue = load_catalogue()
+    for entry in meta.workloads:
+        if entry.name in catalogue.workloads:
+            catalogue.get(entry.name).with_params(dict(entry.params))
+
+
 def analyze(run: RunDir, *, offline: bool = False, model_overrides: ModelOverrides | None = None) -> RunResult:
     """Re-parse, re-predict and re-judge everything stored in ``run``."""
     meta = run.metadata()
     kind = registry.of_run(meta.guest, str(run.path))
+    check_params(meta)
     overrides = {**meta.model, **(model_overrides or {})}
     check_model_overrides(kind, overrides)
     result = RunResult(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
 from harness.run.request import ModelOverrides, ModelValue
+from harness.util.files import PLAIN_NAME
 from harness.util.jsonable import to_jsonable
 
 if TYPE_CHECKING:
@@ -187,8 +188,12 @@ def _param(value: object, what: str) -> ParamValue:
 def _workload(raw: object, index: int) -> WorkloadEntry:
     entry = _object(raw, f"workload {index}")
     params = _object(entry.get("params") or {}, f"workload {index} params")
+    name = entry["name"]
+    # The name becomes a path (raw/<name>/, parsed/<name>/): a run directory from elsewhere may say "/etc" or "..".
+    if not isinstance(name, str) or not PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"workload {index} name {str(name)[:80]!r} is not a plain name")
     return WorkloadEntry(
-        name=str(entry["name"]),
+        name=name,
         params={k: _param(v, f"workload {index} parameter {k}") for k, v in params.items()},
         status=WorkloadStatus(str(entry.get("status") or WorkloadStatus.PENDING)),
         exit_status=_opt_int(entry.get("exit_status"), f"workload {index} exit_status"),
@@ -201,6 +206,8 @@ def _crash(raw: object) -> CrashRecord | None:
         return None
     crash = _object(raw, "crash")
     excerpt = crash.get("excerpt") or []
+    if isinstance(excerpt, str):  # one block of text (a hand-written or older record): its lines
+        excerpt = excerpt.splitlines()
     if not isinstance(excerpt, list):
         raise TypeError("crash excerpt is not a list")
     return CrashRecord(

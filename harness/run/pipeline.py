@@ -25,6 +25,8 @@ from harness.run.request import RunRequest
 from harness.run.rundir import RunDir, new_run_id
 from harness.run.session import GuestSession, open_session
 from harness.steps import JsonlRecorder, listening, note, step
+from harness.util.files import owner_only
+from harness.util.text import one_line
 from harness.workloads.catalogue import Catalogue, ParamValue, load_catalogue, render
 from harness.workloads.hostbuild import build_static
 
@@ -143,6 +145,11 @@ def reproducer_argv(request: RunRequest, typed: dict[str, dict[str, ParamValue]]
 
 
 def execute(request: RunRequest) -> RunOutcome:
+    with owner_only():
+        return _execute(request)
+
+
+def _execute(request: RunRequest) -> RunOutcome:
     catalogue = load_catalogue()
     kind = registry.select(request.guest)
     guest = profile(request.guest)
@@ -165,7 +172,7 @@ def execute(request: RunRequest) -> RunOutcome:
         except HarnessError as exc:
             # Infrastructure (or a usage problem found only in the guest, e.g. --ddb on a kernel without DDB).
             # A crash may be what broke SSH: the analysis reads the console log and says so.
-            run.update_metadata(error=exc.one_line())
+            run.update_metadata(error=one_line(exc.one_line()))
         except KeyboardInterrupt:
             run.update_metadata(status=RunStatus.INTERRUPTED, error="interrupted by the user")
             raise

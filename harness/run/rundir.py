@@ -32,13 +32,17 @@ from harness import __version__
 from harness.errors import UsageError
 from harness.run.metadata import RunMetadata
 from harness.util.dirs import usable_dir
+from harness.util.files import PLAIN_NAME, atomic_write_text, inside, private_dir, safe_segment
 from harness.util.jsonable import dumps, to_jsonable
+from harness.util.text import one_line
 
 METADATA = "metadata.json"
 REPRODUCER = "reproducer.sh"
 #: The console as the VM layer keeps it: the exact byte stream first, then the time-stamped log.
 CONSOLE_LOGS = ("guest.console.raw", "freebsd.console.raw", "guest.console.log", "freebsd.console.log")
 STEPS = "steps.jsonl"
+#: metadata.json is a few KB; a run directory received from elsewhere may hold anything under that name.
+MAX_METADATA = 16 * 1024 * 1024
 
 
 def new_run_id(guest: str, arch: str, now: dt.datetime | None = None) -> str:
@@ -56,11 +60,12 @@ class RunDir:
 
     @classmethod
     def create(cls, root: Path, run_id: str, metadata: dict[str, object], reproduce_argv: list[str]) -> RunDir:
-        """Make ``root/run_id`` and write metadata.json and reproducer.sh into it before anything else.
+        """Make ``root/run_id`` (owner only: the console, the disk and the keys of the guest are in it) and write
+        metadata.json and reproducer.sh into it before anything else.
         ``metadata``: what was asked (``RunMetadata`` fields as JSON values), merged over the run's identity."""
         usable_dir(root, what="the runs directory", fix="pass a writable --runs-dir")
-        path = root / run_id
-        path.mkdir(exist_ok=False)
+        path = root / safe_segment(run_id, "run id")
+        private_dir(path, parents=False, exist_ok=False)
         run = cls(path)
         base = {
             "run_id": run_id,
@@ -72,8 +77,8 @@ class RunDir:
         }
         run.write_metadata(RunMetadata.from_json({**base, **metadata}, path / METADATA))
         run.write_reproducer(reproduce_argv)
-        (path / "raw").mkdir()
-        (path / "parsed").mkdir()
+        private_dir(path / "raw", parents=False)
+        private_dir(path / "parsed", parents=False)
         return run
 
     @classmethod
@@ -85,19 +90,26 @@ class RunDir:
     # --- metadata -------------------------------------------------------------------------------------------------
 
     def metadata(self) -> RunMetadata:
-        """metadata.json as its typed record (every version written so far; see ``harness.run.metadata``)."""
+        """metadata.json as its typed record (every version written so far; see ``harness.run.metadata``), read
+        bounded: a run directory from elsewhere may hold anything under that name."""
         path = self.path / METADATA
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"{path} cannot be read: {exc}") from exc
+            if path.is_symlink():
+                raise UsageError(f"{path} is a symbolic link", hint="a run directory holds plain files only")
+            with path.open("rb") as stream:
+                data = stream.read(MAX_METADATA + 1)
+            if len(data) > MAX_METADATA:
+                raise UsageError(f"{path} is larger than {MAX_METADATA // (1024 * 1024)} MiB: not a run's metadata")
+            raw = json.loads(data.decode("utf-8"))
+        except OSError as exc:
+            raise UsageError(f"{path} cannot be read: {exc.strerror or exc}") from None
+        except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested past any real file, 5000 digits
+            raise UsageError(f"{path} cannot be read: {one_line(str(exc), 200)}", hint=_REJUDGE) from None
         return RunMetadata.from_json(raw, path)
 
     def write_metadata(self, meta: RunMetadata) -> None:
-        tmp = self.path / (METADATA + ".tmp")
         # Guest facts are free-form: a value JSON has no type for is written as its text, never fails the run.
-        tmp.write_text(dumps(meta.to_json(), indent=2, strict=False) + "\n", encoding="utf-8")
-        tmp.replace(self.path / METADATA)
+        atomic_write_text(self.path / METADATA, dumps(meta.to_json(), indent=2, strict=False) + "\n")
 
     def update_metadata(self, **fields: object) -> RunMetadata:
         """Set ``RunMetadata`` fields (given as records or JSON values) and write the file; an unknown name is a
@@ -115,42 +127,58 @@ class RunDir:
             f"# Repeat run {self.run_id} (same guest, arch, release, kernel, workloads and parameters):\n"
             f"{shlex.join(argv)}\n"
             "# Re-judge this stored run offline (no VM), e.g. after a model change:\n"
-            f"# harness analyze {shlex.quote(str(self.path))}\n"
+            # A comment ends at a newline: a path holding one would turn the rest into a command. Shown escaped.
+            f"# harness analyze {one_line(shlex.quote(str(self.path)), 4096)}\n"
         )
-        target = self.path / REPRODUCER
-        target.write_text(text, encoding="utf-8")
-        target.chmod(0o755)
+        atomic_write_text(self.path / REPRODUCER, text, mode=0o700)
 
     # --- raw and parsed files -------------------------------------------------------------------------------------
 
+    # Every path below comes from parts that may be read from metadata.json (workload names): each part must be a
+    # plain name and no component may be a symlink, so neither a read nor a write leaves the run directory.
+
+    def _under(self, *parts: str, replace_link: bool = False) -> Path:
+        return inside(self.path, *parts, what="run directory entry", replace_link=replace_link)
+
+    def _make_parents(self, path: Path) -> None:
+        for parent in reversed(path.relative_to(self.path).parents[:-1]):
+            private_dir(self.path / parent, parents=False)
+
     def raw_path(self, *parts: str) -> Path:
-        path = self.path.joinpath("raw", *parts)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self._under("raw", *parts, replace_link=True)
+        self._make_parents(path)
         return path
 
     def write_raw(self, text: str, *parts: str) -> Path:
         path = self.raw_path(*parts)
-        path.write_text(text, encoding="utf-8")
+        atomic_write_text(path, text)
         return path
 
     def read_raw(self, *parts: str) -> str | None:
-        path = self.path.joinpath("raw", *parts)
+        path = self._under("raw", *parts)
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
 
     def raw_phases(self, workload: str) -> list[str]:
-        base = self.path / "raw" / workload
-        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        base = self._under("raw", workload)
+        if not base.is_dir():
+            return []
+        return sorted(
+            p.name for p in base.iterdir() if p.is_dir() and not p.is_symlink() and PLAIN_NAME.fullmatch(p.name)
+        )
 
     def write_parsed(self, data: object, *parts: str) -> Path:
-        path = self.path.joinpath("parsed", *parts)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dumps(data, indent=2, strict=False) + "\n", encoding="utf-8")
+        path = self._under("parsed", *parts, replace_link=True)
+        self._make_parents(path)
+        atomic_write_text(path, dumps(data, indent=2, strict=False) + "\n")
         return path
 
     def console_text(self) -> str | None:
         """The stored console output (raw bytes preferred: FreeBSD panic parsing wants the exact stream)."""
         for name in CONSOLE_LOGS:
             path = self.path / name
-            if path.is_file():
+            if path.is_file() and not path.is_symlink():
                 return path.read_text(encoding="utf-8", errors="replace")
         return None
+
+
+_REJUDGE = "re-run, or repair metadata.json"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from harness.errors import ParseError
 from harness.model.linux_task import KSTACK, MEMINFO, TASKS
+from harness.parse.text import to_int
 from harness.validate.observed import Observations
 
 
@@ -31,9 +32,9 @@ def _key_values(lines: list[str], section: str) -> dict[str, int]:
         if len(parts) < 2:
             raise ParseError(f"{section}: expected 'name value'", line_no=no, line=line)
         try:
-            values[parts[0]] = int(parts[1])
+            values[parts[0]] = to_int(parts[1])
         except ValueError:
-            raise ParseError(f"{section}: value is not an integer", line_no=no, line=line) from None
+            raise ParseError(f"{section}: value is not a 64-bit integer", line_no=no, line=line) from None
     return values
 
 
@@ -48,7 +49,7 @@ def parse_snapshot(text: str) -> dict[str, float]:
     if "nr_kernel_stack" not in vmstat or "KernelStack" not in meminfo:
         raise ParseError("Linux snapshot lacks nr_kernel_stack (/proc/vmstat) or KernelStack (/proc/meminfo)")
     try:
-        tasks = int(sections["tasks"][0].strip())
+        tasks = to_int(sections["tasks"][0].strip())
     except (IndexError, ValueError):
         raise ParseError("Linux snapshot: the task count is not a number") from None
     return {KSTACK: vmstat["nr_kernel_stack"], MEMINFO: meminfo["KernelStack"], TASKS: tasks}

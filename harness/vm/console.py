@@ -28,6 +28,7 @@ import pexpect
 from pexpect.spawnbase import SpawnBase
 
 from harness.errors import ConsoleClosed, ConsoleTimeout, GuestCrashed
+from harness.util.text import one_line
 from harness.vm.guest import DeathStrings
 from harness.vm.stream import ByteStream
 from harness.vm.watcher import Crash, Watcher
@@ -336,7 +337,8 @@ class Console:
 
 
 def _tail(lines: list[str], count: int = 3) -> str:
-    shown = [line.strip() for line in lines if line.strip()][-count:]
+    # Guest text going into an error message (then metadata.json, JUnit, the terminal): no controls, bounded.
+    shown = [one_line(line.strip(), 300) for line in lines if line.strip()][-count:]
     return "; last console lines: " + " | ".join(shown) if shown else "; the console printed nothing"
 
 

@@ -34,6 +34,7 @@ from types import TracebackType
 
 from harness.errors import HostError, VMError, VMLaunchFailure
 from harness.steps import note, step
+from harness.util.text import one_line
 from harness.vm import accel as accelerators
 from harness.vm.cmdline import NETDEV_ID, RunPaths, build_command
 from harness.vm.console import Console
@@ -205,7 +206,7 @@ class Machine:
 
     def launch(self) -> None:
         self.launch_started = time.monotonic()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Unix socket paths are limited to 108 bytes, so sockets live in a short private temp dir.
         self._sockdir = make_socket_dir()
         paths = RunPaths(
@@ -358,7 +359,8 @@ class Machine:
         lines = self._console.last_lines(5) if self._console else []
         shown = " | ".join(line.strip() for line in lines if line.strip())
         console = shown or "(none: the console printed nothing)"
-        message = f"{what}: {' / '.join(last_err) or 'no stderr'}; last console lines: {console}"
+        # QEMU's stderr can echo what the guest wrote (and is anything a broken QEMU prints): data, escaped.
+        message = one_line(f"{what}: {' / '.join(last_err) or 'no stderr'}; last console lines: {console}")
         return VMLaunchFailure(
             message,
             command=list(self.command),

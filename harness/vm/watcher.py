@@ -19,6 +19,14 @@ from harness.vm.guest import DeathStrings
 
 #: CSI escape sequences (ash's ``ESC[6n`` after every prompt) are noise for line matching.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: An unfinished line is judged again at every read while it is at most this long (prompts such as ``db> `` have
+#: no newline after them, and crash lines are short). Beyond it, judging the whole line at every read would make
+#: a guest that prints without newlines (a progress bar, binary data on /dev/console) cost quadratic time in the
+#: pump thread; such a line is judged once it ends, or when it reaches MAX_LINE.
+JUDGE_PARTIAL = 1024
+#: A line longer than this is ended by the watcher (its text kept, cut with a note): lines are kept for excerpts
+#: and error messages, and an endless one must not grow without bound.
+MAX_LINE = 16384
 
 
 @dataclass(frozen=True)
@@ -62,18 +70,35 @@ class Watcher:
         found: Crash | None = None
         with self._lock:
             self.last_data = time.monotonic()
-            *complete, self._partial = (self._partial + text).split("\n")
+            *complete, partial = text.split("\n")
+            if complete:
+                complete[0] = self._partial + complete[0]
+                self._partial = ""
             for line in complete:
-                found = found or self._judge(line, self._count)
-                self._lines.append(line)
-                self._count += 1
-            found = found or self._judge(self._partial, self._count)
+                crash = self._add_line(line)
+                found = found or crash
+            joined, begin = self._partial + partial, 0
+            while len(joined) - begin > MAX_LINE:  # an endless line: end it at MAX_LINE, judge it, go on
+                crash = self._add_line(joined[begin : begin + MAX_LINE])
+                found = found or crash
+                begin += MAX_LINE
+            self._partial = joined[begin:]
+            if len(self._partial) <= JUDGE_PARTIAL:
+                found = found or self._judge(self._partial, self._count)
             if found:
                 self.crash = found
                 self.history.append(found)
             callbacks = list(self._callbacks) if found else []
         for callback in callbacks:
             callback(found)  # type: ignore[arg-type]
+
+    def _add_line(self, line: str) -> Crash | None:
+        if len(line) > MAX_LINE:
+            line = f"{line[:MAX_LINE]}… [cut {len(line) - MAX_LINE} bytes]"
+        found = self._judge(line, self._count)
+        self._lines.append(line)
+        self._count += 1
+        return found
 
     def _judge(self, line: str, index: int) -> Crash | None:
         if self.crash is not None or index < self._armed_from or not line:

@@ -49,15 +49,19 @@ class Workload:
                 known = ", ".join(sorted(self.params)) or "none"
                 raise UsageError(f"workload {self.name} has no parameter {key!r}", hint=f"parameters: {known}")
             default = self.params[key]
-            if isinstance(default, int) and not isinstance(value, int):
+            if isinstance(default, int) and isinstance(value, str):
                 try:
                     value = int(value, 0)
                 except ValueError:
                     raise UsageError(f"workload {self.name}: {key} must be an integer, got {value!r}") from None
+            if isinstance(default, int) and (isinstance(value, bool) or not isinstance(value, int)):
+                raise UsageError(f"workload {self.name}: {key} must be an integer, got {str(value)[:40]!r}")
             if isinstance(value, int) and value < 0:
                 raise UsageError(f"workload {self.name}: {key} must not be negative, got {value}")
             if isinstance(value, int) and value > MAX_INT_PARAM:
                 raise UsageError(f"workload {self.name}: {key} must be at most {MAX_INT_PARAM}, got {value}")
+            if isinstance(default, str) and not isinstance(value, str):
+                raise UsageError(f"workload {self.name}: {key} must be a string, got {str(value)[:40]!r}")
             merged[key] = value
         return merged
 
@@ -101,7 +105,8 @@ def _data_text(*parts: str) -> str:
 
 
 #: What a plateau program prints when its threads are all up (harness_common.h's "harness: key=value" lines).
-_PLATEAU_LINE = re.compile(r"^harness: plateau threads=(?P<threads>\d+)", re.MULTILINE)
+#: (A count of more digits than any thread count is not one: guest output, bounded.)
+_PLATEAU_LINE = re.compile(r"^harness: plateau threads=(?P<threads>\d{1,10})(?!\d)", re.MULTILINE)
 
 
 def plateau_threads(stdout: str | None) -> int | None:

@@ -37,26 +37,63 @@ def run_harness(
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     timeout: float = 120,
+    prefix: Sequence[str] = (),
+    stdout_to: Path | None = None,
 ) -> CliResult:
-    """``python -m harness.cli.main ARGV`` with a scratch cache (``cwd/.cache``) unless ``env`` names one."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") or k == "HARNESS_FIXTURES"}
-    full_env.setdefault("HARNESS_CACHE_DIR", str(cwd / ".cache"))
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli.main", *argv],
-        cwd=cwd,
-        env=full_env,
-        input=stdin,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
+    """``python -m harness.cli.main ARGV`` with a scratch cache (``cwd/.cache``) unless ``env`` names one.
+    ``prefix`` runs it under another command (``setpriv`` as another user); ``stdout_to`` sends standard output
+    to that file (``/dev/full``) instead of capturing it."""
+    out = stdout_to.open("wb") if stdout_to is not None else None
+    try:
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "harness.cli.main", *argv],
+            cwd=cwd,
+            env=_environment(cwd, env),
+            input=stdin,
+            stdout=out if out is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            check=False,
+        )
+    finally:
+        if out is not None:
+            out.close()
     return CliResult(
         tuple(argv),
         proc.returncode,
-        proc.stdout.decode("utf-8", "replace"),
+        (proc.stdout or b"").decode("utf-8", "replace"),
         proc.stderr.decode("utf-8", "replace"),
     )
+
+
+def _environment(cwd: Path, env: Mapping[str, str] | None) -> dict[str, str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") or k == "HARNESS_FIXTURES"}
+    full_env.setdefault("HARNESS_CACHE_DIR", str(cwd / ".cache"))
+    full_env.update(env or {})
+    return full_env
+
+
+def run_harness_reader_gone(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> CliResult:
+    """``harness ARGV | true``: standard output is a pipe whose reader closed it before the first byte, as when
+    the output goes to ``head -1`` or a reader that stopped early. stdout of the result is empty."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "harness.cli.main", *argv],
+            cwd=cwd,
+            env=_environment(cwd, env),
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    return CliResult(tuple(argv), proc.returncode, "", proc.stderr.decode("utf-8", "replace"))
 
 
 def assert_one_line_error(result: CliResult, code: int, *, mentions: str | None = None) -> None:
@@ -91,3 +128,43 @@ def tree_state(root: Path) -> dict[str, str]:
             elif path.is_dir():
                 state[rel] = "dir"
     return state
+
+
+def call_harness(argv: Sequence[str], *, stdin: str | None = None) -> CliResult:
+    """``harness ARGV`` in this process (``harness.cli.main.main``), for cases that need no real process: about
+    0.3 s faster per case than :func:`run_harness`. What would have escaped as a traceback in a real process is
+    reported the same way (exit 1, ``Traceback …`` on stderr), so the assertions are the same for both runners.
+    The environment (``HARNESS_CACHE_DIR``…) is the caller's (monkeypatch it)."""
+    import contextlib
+    import io
+    import signal
+    import traceback
+
+    from harness.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_stdin, saved_term = sys.stdin, signal.getsignal(signal.SIGTERM)
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:  # argparse: usage errors and --help
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:  # exactly what an operator would see as a traceback
+                err.write(traceback.format_exc())
+                code = 1
+    finally:
+        sys.stdin = saved_stdin
+        signal.signal(signal.SIGTERM, saved_term)
+    return CliResult(tuple(argv), code, out.getvalue(), err.getvalue())
+
+
+def outside_state(root: Path, *inside: Path) -> dict[str, str]:
+    """:func:`tree_state` of ``root`` without the entries under ``inside`` (the directories a verb may write)."""
+    skip = [str(p.relative_to(root)) for p in inside]
+    return {
+        rel: what
+        for rel, what in tree_state(root).items()
+        if not any(rel == s or rel.startswith(s + os.sep) for s in skip)
+    }

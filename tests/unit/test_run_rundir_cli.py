@@ -23,7 +23,7 @@ def test_create_writes_metadata_and_reproducer_before_anything_else(tmp_path: Pa
     script = (run.path / "reproducer.sh").read_text()
     assert "harness run --arch arm64" in script and f"harness analyze {run.path}" in script
     assert (run.path / "reproducer.sh").stat().st_mode & 0o111
-    with pytest.raises(FileExistsError):
+    with pytest.raises(UsageError, match="already exists"):
         RunDir.create(tmp_path, "r1", {}, ["harness"])
 
 
