@@ -8,6 +8,7 @@ line. DDB numbers cut short (``pcb: 0x``, the fuzz test's find) are ParseErrors 
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,11 @@ def test_A2_27_F_dev_zero_is_bounded(tmp_path: Path) -> None:
     """A.2 #27: /dev/zero read whole was a MemoryError (or all the machine's memory); now one line, exit 2."""
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
-    result = run_harness(["parse", "console", "/dev/zero"], cwd=tmp_path)
+    # Under a 2 GB address-space limit, as the review ran it: a harness that reads without bound must fail here
+    # (MemoryError), not take the shared machine's memory.
+    prlimit = shutil.which("prlimit")
+    prefix = [prlimit, "--as=2000000000"] if prlimit else []
+    result = run_harness(["parse", "console", "/dev/zero"], cwd=tmp_path, prefix=prefix)
     assert_one_line_error(result, 2, mentions="larger than")
 
 
