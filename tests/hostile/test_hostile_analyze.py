@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support.cli import (
+
+from tests.support.cli import (
     CliResult,
     assert_no_traceback,
     assert_one_line_error,
-    call_harness,
     outside_state,
     run_harness,
     run_harness_reader_gone,
 )
-from support.hostile import HOLD, held_run, linux_run, linux_snapshot, make_run, nobody_prefix, set_metadata
+from tests.support.hostile import HOLD, held_run, linux_run, linux_snapshot, make_run, nobody_prefix, set_metadata
+from tests.support.inproc import Harness
 
 REPORTS = ("results.json", "junit.xml", "report.html")
 
@@ -258,13 +259,13 @@ def _judged(result: CliResult, run: Path, code: int) -> None:
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
-def test_analyze(case_id: str, scratch: Path, request: pytest.FixtureRequest) -> None:
+def test_analyze(case_id: str, scratch: Path, request: pytest.FixtureRequest, harness: Harness) -> None:
     case = CASES[case_id]
     fixtures = request.getfixturevalue("freebsd_fixtures") if case.fixtures else None
     run = case.build(scratch, fixtures)
     before = outside_state(scratch, run)
     reports_before = {name: (run / name).exists() for name in REPORTS}
-    result = call_harness(["analyze", str(run)])
+    result = harness(["analyze", str(run)])
     if case.error:
         assert_one_line_error(result, case.code, mentions=case.mentions)
         # Nothing half-written: a bad run dir gets no new report (F8, F9).
@@ -276,21 +277,21 @@ def test_analyze(case_id: str, scratch: Path, request: pytest.FixtureRequest) ->
     assert outside_state(scratch, run) == before, "analyze changed something outside the run directory"
 
 
-def test_guest_text_is_printed_as_data(scratch: Path) -> None:
+def test_guest_text_is_printed_as_data(scratch: Path, harness: Harness) -> None:
     """F1: the markup-like text of a panic title, a status and the run-dir path is printed as it is."""
     run = _console("panic: mutex [/giant] not owned [bold]x[/bold]\ncpuid = 0\n")(scratch, None)
     set_metadata(run, error="ssh: [sshd] [/x] refused")
-    result = call_harness(["analyze", str(run)])
+    result = harness(["analyze", str(run)])
     assert result.code == 3, str(result)
     assert "[/giant] not owned [bold]x[/bold]" in result.stdout
     assert "[sshd] [/x]" in result.stdout
 
 
-def test_control_characters_never_reach_terminal_or_junit(scratch: Path) -> None:
+def test_control_characters_never_reach_terminal_or_junit(scratch: Path, harness: Harness) -> None:
     """F6/F15: ESC, BEL, NUL, backspace and C1 from the console are shown escaped, and junit.xml parses."""
     run = make_run(scratch, "r")
     set_metadata(run, error=CONTROL_ERROR + "x" * 3_000_000)
-    result = call_harness(["analyze", str(run)])
+    result = harness(["analyze", str(run)])
     assert result.code == 2
     for ch in "\x00\x1b\x07\x08\x9b":
         assert ch not in result.stdout + result.stderr
@@ -301,9 +302,9 @@ def test_control_characters_never_reach_terminal_or_junit(scratch: Path) -> None
     assert max(len(line) for line in result.stdout.splitlines()) < 3000  # the 3 MB error is cut with a note
 
 
-def test_planted_links_are_replaced_not_followed(scratch: Path, freebsd_fixtures: Path) -> None:
+def test_planted_links_are_replaced_not_followed(scratch: Path, freebsd_fixtures: Path, harness: Harness) -> None:
     run = _planted_links(scratch, freebsd_fixtures)
-    result = call_harness(["analyze", str(run)])
+    result = harness(["analyze", str(run)])
     assert_no_traceback(result, 0)
     for name in ("report.html", "junit.xml", "observations.json"):
         assert (scratch / "victims" / name).read_text() == "precious\n"
@@ -311,10 +312,10 @@ def test_planted_links_are_replaced_not_followed(scratch: Path, freebsd_fixtures
     assert json.loads((run / "parsed" / HOLD / "observations.json").read_text())
 
 
-def test_reports_and_run_files_are_owner_only(scratch: Path, freebsd_fixtures: Path) -> None:
+def test_reports_and_run_files_are_owner_only(scratch: Path, freebsd_fixtures: Path, harness: Harness) -> None:
     """S7: what analyze writes into a run directory is 0600, its directories 0700."""
     run = held_run(scratch, "r", freebsd_fixtures)
-    assert call_harness(["analyze", str(run)]).code == 0
+    assert harness(["analyze", str(run)]).code == 0
     for name in (*REPORTS, "metadata.json", f"parsed/{HOLD}/observations.json"):
         assert (run / name).stat().st_mode & 0o777 == 0o600, name
     for name in ("", "raw", "parsed", f"parsed/{HOLD}"):

@@ -11,14 +11,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.cli import (
+
+from tests.support.cli import (
     assert_no_traceback,
     assert_one_line_error,
-    call_harness,
     outside_state,
     run_harness_reader_gone,
 )
-from support.hostile import git_tree
+from tests.support.hostile import git_tree
+from tests.support.inproc import Harness
 
 JUDGE = "test ! -e BAD_MARK"
 
@@ -48,34 +49,36 @@ CASES = {
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
-def test_bad_options(case_id: str, tree: Path, tmp_path: Path) -> None:
+def test_bad_options(case_id: str, tree: Path, tmp_path: Path, harness: Harness) -> None:
     argv, mentions = CASES[case_id]
     head, before = _head(tree), outside_state(tmp_path, tmp_path / "cache")
-    assert_one_line_error(call_harness(["bisect", "--src", str(tree), *argv]), 2, mentions=mentions)
+    assert_one_line_error(harness(["bisect", "--src", str(tree), *argv]), 2, mentions=mentions)
     assert _head(tree) == head
     assert outside_state(tmp_path, tmp_path / "cache") == before
 
 
-def test_A12_09_src_nonexistent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_A12_09_src_nonexistent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harness: Harness) -> None:
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     argv = ["bisect", "--src", str(tmp_path / "nonexistent"), "--good", "a", "--bad", "b", "--dry-run"]
-    assert_one_line_error(call_harness([*argv, "--step-command", "true"]), 2, mentions="does not exist")
+    assert_one_line_error(harness([*argv, "--step-command", "true"]), 2, mentions="does not exist")
 
 
-def test_A12_10_F_log_dir_is_a_file(tree: Path, tmp_path: Path) -> None:
+def test_A12_10_F_log_dir_is_a_file(tree: Path, tmp_path: Path, harness: Harness) -> None:
     log = tmp_path / "empty.txt"
     log.write_text("")
     argv = ["bisect", "--src", str(tree), "--good", "good0", "--bad", "bad0", "--step-command", JUDGE]
-    assert_one_line_error(call_harness([*argv, "--log-dir", str(log)]), 2, mentions=str(log))
+    assert_one_line_error(harness([*argv, "--log-dir", str(log)]), 2, mentions=str(log))
     assert log.read_text() == ""
 
 
-def test_A12_12_a_real_bisect_with_markup_in_its_subject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_A12_12_a_real_bisect_with_markup_in_its_subject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harness: Harness
+) -> None:
     """Control, and F1: the first bad commit's subject (printed by rich) is data, not markup."""
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     tree = git_tree(tmp_path / "fsrc", bad_subject="mutex [/giant] not owned [bold]x")
     argv = ["bisect", "--src", str(tree), "--good", "good0", "--bad", "bad0", "--step-command", JUDGE]
-    result = call_harness([*argv, "--log-dir", str(tmp_path / "log")])
+    result = harness([*argv, "--log-dir", str(tmp_path / "log")])
     assert_no_traceback(result, 0)
     assert "first bad commit:" in result.stdout and "mutex [/giant] not owned [bold]x" in result.stdout
 

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.cli import (
+
+from tests.support.cli import (
     CliResult,
     assert_no_traceback,
     assert_one_line_error,
-    call_harness,
     outside_state,
     run_harness_reader_gone,
 )
-from support.hostile import make_run, set_metadata, stored_run, verdict
+from tests.support.hostile import make_run, set_metadata, stored_run, verdict
+from tests.support.inproc import Harness
 
 CRASH = {"title": "panic: page fault", "excerpt": ["panic: page fault", "cpuid = 0"], "workload": "thread-hold"}
 FAILED = {"verdicts": [verdict("fail", 5)], "outcome": "failed", "exit_code": 1}
@@ -145,20 +146,20 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def _compare(scratch: Path, case: Case) -> tuple[CliResult, Path, Path]:
+def _compare(scratch: Path, case: Case, harness: Harness) -> tuple[CliResult, Path, Path]:
     a = case.a(scratch) if case.a else stored_run(scratch, "a")
     b = case.build(scratch)
     before = outside_state(scratch, a, b) if b.exists() else outside_state(scratch, a)
-    result = call_harness(["compare", str(a), str(b)])
+    result = harness(["compare", str(a), str(b)])
     after = outside_state(scratch, a, b) if b.exists() else outside_state(scratch, a)
     assert after == before, "compare changed something outside the run directories"
     return result, a, b
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
-def test_compare(case_id: str, scratch: Path) -> None:
+def test_compare(case_id: str, scratch: Path, harness: Harness) -> None:
     case = CASES[case_id]
-    result, _, _ = _compare(scratch, case)
+    result, _, _ = _compare(scratch, case, harness)
     if case.code == 2 and "F B errored" not in case_id:
         assert_one_line_error(result, 2, mentions=case.mentions)
     else:
@@ -167,24 +168,24 @@ def test_compare(case_id: str, scratch: Path) -> None:
         assert "no regression" not in result.stdout or case.code == 0, str(result)
 
 
-def test_an_errored_b_is_named_and_never_no_regression(scratch: Path) -> None:
+def test_an_errored_b_is_named_and_never_no_regression(scratch: Path, harness: Harness) -> None:
     """F2: the verdict line says B errored and why; --json says the same."""
-    result, a, b = _compare(scratch, Case(_b_errored, 2))
+    result, a, b = _compare(scratch, Case(_b_errored, 2), harness)
     assert "B errored" in result.stdout and "SSH to root@127.0.0.1:2222 refused" in result.stdout
-    data = json.loads(call_harness(["compare", str(a), str(b), "--json"]).stdout)
+    data = json.loads(harness(["compare", str(a), str(b), "--json"]).stdout)
     assert data["exit_code"] == 2 and data["verdict"] != "no regression"
 
 
-def test_a_failing_check_only_in_b_is_a_regression(scratch: Path) -> None:
-    result, a, b = _compare(scratch, Case(_b_new_failing_check, 1, a=_a_without_check))
+def test_a_failing_check_only_in_b_is_a_regression(scratch: Path, harness: Harness) -> None:
+    result, a, b = _compare(scratch, Case(_b_new_failing_check, 1, a=_a_without_check), harness)
     assert result.code == 1 and "B regressed against A" in result.stdout
-    data = json.loads(call_harness(["compare", str(a), str(b), "--json"]).stdout)
+    data = json.loads(harness(["compare", str(a), str(b), "--json"]).stdout)
     assert [c["kind"] for c in data["changes"] if c["b"]["status"] == "fail"] == ["regression"]
 
 
-def test_paths_and_facts_are_printed_as_data(scratch: Path) -> None:
+def test_paths_and_facts_are_printed_as_data(scratch: Path, harness: Harness) -> None:
     """F1: a run-dir path and metadata facts with markup are shown as they are."""
-    result, _, b = _compare(scratch, Case(_b_path("b]"), 1))
+    result, _, b = _compare(scratch, Case(_b_path("b]"), 1), harness)
     assert f"B: {b}" in result.stdout
 
 
@@ -197,11 +198,11 @@ def test_A11_60_F_exit_code_survives_a_closed_pipe(tmp_path: Path) -> None:
     assert "harness: error" not in result.stderr
 
 
-def test_a_run_without_metadata_object_keys_is_tolerated(scratch: Path) -> None:
+def test_a_run_without_metadata_object_keys_is_tolerated(scratch: Path, harness: Harness) -> None:
     """metadata.json facts of odd types (a dict kernel, a list version) do not stop the comparison."""
     b = stored_run(scratch, "b", **FAILED)
     set_metadata(b, kernel={"a": 1}, run_id={"x": 1}, harness_version=[1])
     a = make_run(scratch, "a2")
     (a / "results.json").write_text(json.dumps({"verdicts": [verdict()], "outcome": "passed", "exit_code": 0}))
-    result = call_harness(["compare", str(a), str(b)])
+    result = harness(["compare", str(a), str(b)])
     assert_no_traceback(result, 1)

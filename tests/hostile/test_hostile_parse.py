@@ -12,15 +12,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.cli import (
+
+from harness.parse.kinds import KINDS
+from tests.support.cli import (
     assert_no_traceback,
     assert_one_line_error,
-    call_harness,
     run_harness,
     run_harness_reader_gone,
 )
-
-from harness.parse.kinds import KINDS
+from tests.support.inproc import Harness
 
 HOSTILE: dict[str, bytes] = {
     "empty": b"",
@@ -47,11 +47,13 @@ def _scratch_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("json_flag", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("input_name", sorted(HOSTILE))
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_kind_on_hostile_input(kind: str, input_name: str, json_flag: bool, tmp_path: Path) -> None:
+def test_every_kind_on_hostile_input(
+    kind: str, input_name: str, json_flag: bool, tmp_path: Path, harness: Harness
+) -> None:
     """A.2 matrix: 0 or 2 with one line naming the line, never a traceback; control characters never printed."""
     path = tmp_path / "input.txt"
     path.write_bytes(HOSTILE[input_name])
-    result = call_harness(["parse", kind, str(path), *(["--json"] if json_flag else [])])
+    result = harness(["parse", kind, str(path), *(["--json"] if json_flag else [])])
     if kind in LENIENT:
         assert_no_traceback(result, 0)
     elif result.code == 2:
@@ -63,11 +65,11 @@ def test_every_kind_on_hostile_input(kind: str, input_name: str, json_flag: bool
 
 
 @pytest.mark.parametrize("kind", ["sysctl", "ddb-bt"])
-def test_a_20_mb_line_is_cut_in_the_error(kind: str, tmp_path: Path) -> None:
+def test_a_20_mb_line_is_cut_in_the_error(kind: str, tmp_path: Path, harness: Harness) -> None:
     """A.2 #9-13 and F15: the error names the line but does not repeat 20 MB of it."""
     path = tmp_path / "huge_line.txt"
     path.write_bytes(b"A" * 20_000_000 + b"\n")
-    result = call_harness(["parse", kind, str(path)])
+    result = harness(["parse", kind, str(path)])
     assert_one_line_error(result, 2)
     assert len(result.stderr) < 1000, len(result.stderr)
     if "AAAA" in result.stderr:
@@ -75,11 +77,11 @@ def test_a_20_mb_line_is_cut_in_the_error(kind: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("field", HEX_FIELDS)
-def test_ddb_show_thread_with_a_number_cut_short(field: str, tmp_path: Path) -> None:
+def test_ddb_show_thread_with_a_number_cut_short(field: str, tmp_path: Path, harness: Harness) -> None:
     """The DDB fuzz test's find: ``pcb: 0x`` raised ValueError; every hex field cut to ``0x`` is a ParseError."""
     path = tmp_path / "thread.txt"
     path.write_text(THREAD.replace(field, "0x", 1))
-    result = call_harness(["parse", "ddb-show-thread", str(path)])
+    result = harness(["parse", "ddb-show-thread", str(path)])
     if result.code == 2:
         assert_one_line_error(result, 2, mentions="line")
     else:
@@ -94,11 +96,11 @@ def test_ddb_show_thread_pcb_0x_is_a_parse_error() -> None:
         parse_command_output("show thread", THREAD.replace("pcb: 0xfffffe0082a50cc0", "pcb: 0x"))
 
 
-def test_a_number_wider_than_64_bits_is_a_parse_error(tmp_path: Path) -> None:
+def test_a_number_wider_than_64_bits_is_a_parse_error(tmp_path: Path, harness: Harness) -> None:
     path = tmp_path / "vmstat.txt"
     header = "ITEM                   SIZE  LIMIT     USED     FREE      REQ     FAIL SLEEP XDOMAIN\n\n"
     path.write_text(header + f"kstack_cache:         16384,      0,       {10**400},      10,      47,   0,   0,   0\n")
-    result = call_harness(["parse", "vmstat-z", str(path)])
+    result = harness(["parse", "vmstat-z", str(path)])
     assert_one_line_error(result, 2)
 
 
@@ -139,5 +141,5 @@ def test_A2_29_a_reader_that_stops_early_keeps_exit_0(tmp_path: Path) -> None:
         ("A2-04 directory as file", ["parse", "sysctl", "."], "cannot read"),
     ],
 )
-def test_unreadable_inputs(case_id: str, argv: list[str], mentions: str) -> None:
-    assert_one_line_error(call_harness(argv), 2, mentions=mentions)
+def test_unreadable_inputs(case_id: str, argv: list[str], mentions: str, harness: Harness) -> None:
+    assert_one_line_error(harness(argv), 2, mentions=mentions)

@@ -17,15 +17,16 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from support.cli import (
+
+from tests.support.cli import (
     CliResult,
     assert_no_traceback,
     assert_one_line_error,
-    call_harness,
     run_harness,
     run_harness_reader_gone,
 )
-from support.hostile import fake_image, fake_qemu, nobody_prefix
+from tests.support.hostile import fake_image, fake_qemu, nobody_prefix
+from tests.support.inproc import Harness
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img makes the run's disk overlay")
 
@@ -68,18 +69,18 @@ def in_process(world: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[
 
 
 @pytest.mark.parametrize("case_id", sorted(USAGE_CASES))
-def test_usage_errors_leave_no_run_dir(case_id: str, in_process: dict[str, Path]) -> None:
+def test_usage_errors_leave_no_run_dir(case_id: str, in_process: dict[str, Path], harness: Harness) -> None:
     argv, mentions = USAGE_CASES[case_id]
-    result = call_harness(["run", "--runs-dir", str(in_process["runs"]), "--image", str(in_process["image"]), *argv])
+    result = harness(["run", "--runs-dir", str(in_process["runs"]), "--image", str(in_process["image"]), *argv])
     assert_one_line_error(result, 2, mentions=mentions)
     assert not in_process["runs"].exists() or not any(in_process["runs"].iterdir())
 
 
-def test_A9_37_F_runs_dir_is_a_file(in_process: dict[str, Path]) -> None:
+def test_A9_37_F_runs_dir_is_a_file(in_process: dict[str, Path], harness: Harness) -> None:
     runs = in_process["root"] / "a-file"
     runs.write_text("")
     argv = ["run", "--runs-dir", str(runs), "--image", str(in_process["image"]), "--workload", "thread-hold"]
-    assert_one_line_error(call_harness(argv), 2, mentions="not a directory")
+    assert_one_line_error(harness(argv), 2, mentions="runs directory")
     assert runs.read_text() == ""
 
 
@@ -112,12 +113,13 @@ def test_A9_38_F_runs_dir_not_writable(tmp_path: Path) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.xfail(reason="F12 (unusable cache dir) is issue 10b's; passes once that lands", strict=False)
-def test_A9_41_F_cache_dir_is_a_file(in_process: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_A9_41_F_cache_dir_is_a_file(
+    in_process: dict[str, Path], monkeypatch: pytest.MonkeyPatch, harness: Harness
+) -> None:
     cache = in_process["root"] / "cache-file"
     cache.write_text("")
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(cache))
-    assert_one_line_error(call_harness(["run", "--runs-dir", str(in_process["runs"]), "--offline"]), 2)
+    result = harness(["run", "--runs-dir", str(in_process["runs"]), "--offline"], env={"HARNESS_CACHE_DIR": str(cache)})
+    assert_one_line_error(result, 2, mentions=str(cache))
 
 
 HOSTILE_QEMU = (

@@ -12,7 +12,9 @@ import random
 from pathlib import Path
 
 import pytest
-from support.cli import assert_no_traceback, assert_one_line_error, call_harness
+
+from tests.support.cli import assert_no_traceback, assert_one_line_error
+from tests.support.inproc import Harness
 
 #: The review's pathological log (A.3 #22/#23): a 1 MB panic message, then many panics and fatal traps. The
 #: counts are a small part of the review's (50k/20k) to keep the suite fast; the 1 MB message is the quadratic case.
@@ -43,11 +45,11 @@ def _scratch_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("json_flag", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("case_id", sorted(CASES))
-def test_triage(case_id: str, json_flag: bool, tmp_path: Path) -> None:
+def test_triage(case_id: str, json_flag: bool, tmp_path: Path, harness: Harness) -> None:
     content, code = CASES[case_id]
     path = tmp_path / "console.log"
     path.write_bytes(content)
-    result = call_harness(["triage", str(path), *(["--json"] if json_flag else [])])
+    result = harness(["triage", str(path), *(["--json"] if json_flag else [])])
     assert_no_traceback(result, code)
     assert "harness: error" not in result.stderr
     for ch in "\x00\x07\x1b\x9b":
@@ -59,11 +61,11 @@ def test_triage(case_id: str, json_flag: bool, tmp_path: Path) -> None:
         assert all(len(line) <= 130 for line in result.stdout.splitlines() if line.startswith("crash "))
 
 
-def test_a_long_panic_token_keeps_its_title(tmp_path: Path) -> None:
+def test_a_long_panic_token_keeps_its_title(tmp_path: Path, harness: Harness) -> None:
     """F4: the title of a megabyte-long panic message is its first 120 characters, found at once."""
     path = tmp_path / "p.txt"
     path.write_text("panic: " + "A" * 1_000_000 + "\n")
-    result = call_harness(["triage", str(path), "--json"])
+    result = harness(["triage", str(path), "--json"])
     assert result.code == 3
     assert json.loads(result.stdout)[0]["title"] == "panic: " + "A" * 113
 
@@ -72,11 +74,11 @@ def test_a_long_panic_token_keeps_its_title(tmp_path: Path) -> None:
     ("case_id", "argv"),
     [("A3-02 nonexistent", ["triage", "/nonexistent.log"]), ("A3-03 directory", ["triage", "."])],
 )
-def test_unreadable_logs(case_id: str, argv: list[str]) -> None:
-    assert_one_line_error(call_harness(argv), 2, mentions="cannot read")
+def test_unreadable_logs(case_id: str, argv: list[str], harness: Harness) -> None:
+    assert_one_line_error(harness(argv), 2, mentions="cannot read")
 
 
-def test_stdin_garbage(tmp_path: Path) -> None:
+def test_stdin_garbage(tmp_path: Path, harness: Harness) -> None:
     """A3-20: '-' reads standard input."""
-    result = call_harness(["triage", "-"], stdin="\x00\x01garbage\n")
+    result = harness(["triage", "-"], stdin="\x00\x01garbage\n")
     assert_no_traceback(result, 0)

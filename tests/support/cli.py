@@ -130,36 +130,6 @@ def tree_state(root: Path) -> dict[str, str]:
     return state
 
 
-def call_harness(argv: Sequence[str], *, stdin: str | None = None) -> CliResult:
-    """``harness ARGV`` in this process (``harness.cli.main.main``), for cases that need no real process: about
-    0.3 s faster per case than :func:`run_harness`. What would have escaped as a traceback in a real process is
-    reported the same way (exit 1, ``Traceback …`` on stderr), so the assertions are the same for both runners.
-    The environment (``HARNESS_CACHE_DIR``…) is the caller's (monkeypatch it)."""
-    import contextlib
-    import io
-    import signal
-    import traceback
-
-    from harness.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved_stdin, saved_term = sys.stdin, signal.getsignal(signal.SIGTERM)
-    sys.stdin = io.StringIO(stdin or "")
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(argv))
-            except SystemExit as exc:  # argparse: usage errors and --help
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:  # exactly what an operator would see as a traceback
-                err.write(traceback.format_exc())
-                code = 1
-    finally:
-        sys.stdin = saved_stdin
-        signal.signal(signal.SIGTERM, saved_term)
-    return CliResult(tuple(argv), code, out.getvalue(), err.getvalue())
-
-
 def outside_state(root: Path, *inside: Path) -> dict[str, str]:
     """:func:`tree_state` of ``root`` without the entries under ``inside`` (the directories a verb may write)."""
     skip = [str(p.relative_to(root)) for p in inside]

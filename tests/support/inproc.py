@@ -13,7 +13,7 @@ import io
 import os
 import signal
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -31,10 +31,20 @@ def _exit_code(exc: SystemExit, err: io.StringIO) -> int:
     return 1
 
 
+#: ``run_in_process`` with its cwd and monkeypatch bound (the ``harness`` fixture of tests/hostile/conftest.py).
+Harness = Callable[..., CliResult]
+
+
 def run_in_process(
-    argv: Sequence[str], *, cwd: Path, monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
 ) -> CliResult:
-    """``main(argv)`` with a scratch cache (``cwd/.cache``) unless ``env`` names one, like ``run_harness``."""
+    """``main(argv)`` with a scratch cache (``cwd/.cache``) unless ``env`` names one, like ``run_harness``;
+    ``stdin`` is what standard input holds (empty by default)."""
     for key in list(os.environ):
         if key.startswith("HARNESS_") and key != "HARNESS_FIXTURES":
             monkeypatch.delenv(key)
@@ -42,6 +52,7 @@ def run_in_process(
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(cwd)
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin or ""))
     out, err = io.StringIO(), io.StringIO()
     previous = signal.getsignal(signal.SIGTERM)  # main() installs its own handler
     try:
