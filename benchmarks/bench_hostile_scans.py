@@ -28,7 +28,7 @@ from harness.vm.watcher import Watcher
 MB = 1024 * 1024
 READ = 4096
 #: Linear work grows 4x from the small input to the large one; quadratic work 16x. Between: noise and caches.
-MAX_RATIO = 8.0
+MAX_RATIO = 10.0
 MAX_SECONDS = 10.0
 
 
