@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.guests.linuxtest import kdbkernel
-
 
 def our_qemu_pids() -> set[int]:
     """Running (not zombie) qemu-system-* processes whose parent is this test process."""
@@ -62,15 +60,6 @@ def no_qemu_left_behind(qemu_registry: QemuRegistry) -> Iterator[None]:
     yield
     stray = our_qemu_pids() - qemu_registry.shared
     assert not stray, f"QEMU processes left running after the test: {sorted(stray)}"
-
-
-def kdb_arches() -> list[str]:
-    """amd64 always; arm64 when asked (HARNESS_KDB_ARCHES=amd64,arm64) or its kdb kernel is already cached."""
-    wanted = os.environ.get("HARNESS_KDB_ARCHES", "amd64").split(",")
-    arches = ["amd64"]
-    if "arm64" in wanted or kdbkernel.cached("arm64") is not None:
-        arches.append("arm64")
-    return arches
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import kdb_arches
 
 from harness.errors import KernelPanic, UnexpectedDebugger
 from harness.guests.linuxtest.boot import BootedGuest, booted
 from harness.vm.guest import EntryKind, EntryMethod
+from tests.support.kdb import kdb_arches
 
 if TYPE_CHECKING:
     from conftest import QemuRegistry

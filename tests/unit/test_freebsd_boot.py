@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-from test_freebsd_peer import FakeSftp, FreeBSDConsolePeer, GuestState, Transcripts, load_transcripts
 
 from harness.guests.freebsd import boot as boot_module
 from harness.guests.freebsd.kernel import load_build
@@ -18,6 +17,7 @@ from harness.images import load_manifests, select
 from harness.images.store import BaseImage
 from harness.vm.console import CommandResult, Console
 from harness.vm.stream import FdStream
+from tests.support.freebsd_peer import FakeSftp, FreeBSDConsolePeer, GuestState, Transcripts, load_transcripts
 
 
 class PeerSSH:

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_freebsd_peer import FakeSftp, FreeBSDConsolePeer, GuestState, Transcripts, load_transcripts
 
 from harness.errors import ConsoleTimeout, InfraError, UnexpectedDebugger
 from harness.guests.freebsd import ddb, firstboot
@@ -20,6 +19,7 @@ from harness.guests.freebsd.kernel import KernelNotBooted, install_and_boot, loa
 from harness.vm.console import Console
 from harness.vm.debugger import Debugger
 from harness.vm.stream import FdStream
+from tests.support.freebsd_peer import FakeSftp, FreeBSDConsolePeer, GuestState, Transcripts, load_transcripts
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHarnessTestKeyOnlyForThisTest harness"
 
