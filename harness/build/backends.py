@@ -69,16 +69,17 @@ class Backend(abc.ABC):
         """Every command of the build, in order."""
 
 
-def make_commands(
-    make: list[str], src: str, objdir: str, stage: str, spec: BuildSpec, *, cross_arch: bool, where: str
-) -> list[Command]:
-    """kernel-toolchain (when building for another arch), buildkernel, installkernel into the stage."""
+def make_commands(make: list[str], src: str, objdir: str, stage: str, spec: BuildSpec, *, where: str) -> list[Command]:
+    """kernel-toolchain, buildkernel, installkernel into the stage.
+
+    kernel-toolchain runs for every build, same arch too (review H5): buildkernel otherwise uses the host's
+    compiler, and a kernel (built with -Werror) from a tree older or newer than that compiler fails. FreeBSD's
+    own CI does the same (freebsd/freebsd-ci scripts/build/build-kernel-LINT.sh; syzkaller's pkg/build/freebsd.go
+    runs ``make kernel-toolchain -DNO_CLEAN`` before buildkernel); it is incremental on a kept objdir."""
     env = (("MAKEOBJDIRPREFIX", objdir),)
     target = list(spec.arch.make_vars)
     jobs = [f"-j{spec.jobs}"]
-    commands = []
-    if cross_arch:
-        commands.append(Command("kernel-toolchain", (*make, *jobs, *target, "kernel-toolchain"), env, src, where=where))
+    commands = [Command("kernel-toolchain", (*make, *jobs, *target, "kernel-toolchain"), env, src, where=where)]
     commands.append(
         Command("buildkernel", (*make, *jobs, *target, *spec.kernel_make_args(), "buildkernel"), env, src, where)
     )
@@ -98,7 +99,7 @@ def default_backend(system: str | None = None) -> str:
 
 
 class NativeBackend(Backend):
-    """On a FreeBSD host: ``make buildkernel`` in the tree, ``kernel-toolchain`` first for another arch."""
+    """On a FreeBSD host: ``make kernel-toolchain`` then ``make buildkernel`` in the tree."""
 
     name = "native"
 
@@ -117,7 +118,6 @@ class NativeBackend(Backend):
         return _first_line(["cc", "--version"]) or "cc (host)"
 
     def plan(self, spec: BuildSpec) -> list[Command]:
-        cross_arch = host_arch(self.machine) != spec.arch.name
         return [
             prepare_dirs(spec),
             *make_commands(
@@ -126,7 +126,6 @@ class NativeBackend(Backend):
                 str(spec.objdir),
                 str(spec.stage),
                 spec,
-                cross_arch=cross_arch,
                 where="host",
             ),
         ]
@@ -159,9 +158,7 @@ class CrossBackend(Backend):
     def plan(self, spec: BuildSpec) -> list[Command]:
         make_py = ["python3", str(spec.src / "tools/build/make.py"), f"--cross-bindir={self.host.cross_bindir}"]
         commands = [prepare_dirs(spec)]
-        for command in make_commands(
-            make_py, str(spec.src), str(spec.objdir), str(spec.stage), spec, cross_arch=True, where="host"
-        ):
+        for command in make_commands(make_py, str(spec.src), str(spec.objdir), str(spec.stage), spec, where="host"):
             # make.py passes unknown arguments to bmake; -DWITHOUT_CLEAN answers its clean-build question.
             commands.append(Command(command.stage, (*command.argv, "-DWITHOUT_CLEAN"), command.env, command.cwd))
         return commands
@@ -210,7 +207,6 @@ class GuestBackend(Backend):
             str(obj),
             str(stage),
             spec,
-            cross_arch=self.builder_arch != spec.arch.name,
             where="guest",
         )
         commands += [

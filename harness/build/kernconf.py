@@ -22,6 +22,7 @@ class KernconfSettings:
     fingerprint_chars: int
     options: tuple[str, ...]
     kstack_pages_range: tuple[int, int]
+    kstack_pages_why: str = ""
 
 
 def load_settings(path: Path = DATA / "kernconf.toml") -> KernconfSettings:
@@ -33,6 +34,7 @@ def load_settings(path: Path = DATA / "kernconf.toml") -> KernconfSettings:
             fingerprint_chars=data.integer("fingerprint_chars", low=1, high=64),
             options=data.strings("options"),
             kstack_pages_range=(int(low), int(high)),
+            kstack_pages_why=str(data.get("kstack_pages_why", "")),
         )
 
 
@@ -69,12 +71,20 @@ def fingerprint(request: KernconfRequest, options: tuple[str, ...]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def check_kstack_pages(pages: int | None, settings: KernconfSettings | None = None) -> None:
+    """``--kstack-pages`` within FreeBSD's real range, or a one-line usage error saying the range and why."""
+    if pages is None:
+        return
+    settings = settings or load_settings()
+    low, high = settings.kstack_pages_range
+    if not low <= pages <= high:
+        why = f" ({settings.kstack_pages_why})" if settings.kstack_pages_why else ""
+        raise UsageError(f"--kstack-pages {pages}: FreeBSD's KSTACK_PAGES must be in [{low}, {high}]{why}")
+
+
 def render(request: KernconfRequest, settings: KernconfSettings | None = None) -> Kernconf:
     settings = settings or load_settings()
-    if request.kstack_pages is not None:
-        low, high = settings.kstack_pages_range
-        if not low <= request.kstack_pages <= high:
-            raise UsageError(f"KSTACK_PAGES must be in [{low}, {high}], got {request.kstack_pages}")
+    check_kstack_pages(request.kstack_pages, settings)
     options = settings.options + tuple(o for o in request.extra_options if o not in settings.options)
     digest = fingerprint(request, options)
     ident = f"{settings.ident_prefix}_{digest[: settings.fingerprint_chars].upper()}"

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
+import platform
 import shlex
 import shutil
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.build.apply import Applier, ApplyResult, ApplyStatus
 from harness.build.arches import Arch, get_arch
 from harness.build.backends import Backend, BuildSpec, CrossBackend, GuestBackend, make_backend
+from harness.build.choice import Choice, TreeFacts, builder_major, choose_backend, tree_facts, version_facts
 from harness.build.commands import Command
-from harness.build.kernconf import Kernconf, KernconfRequest, render
+from harness.build.kernconf import Kernconf, KernconfRequest, check_kstack_pages, render
 from harness.build.metadata import (
     STATUS_BUILDING,
     BuildRecord,
@@ -29,7 +31,7 @@ from harness.build.metadata import (
 )
 from harness.build.recipes import PatchRecipe, load_catalogue
 from harness.build.runner import Runner
-from harness.build.source import SourceTree, open_checkout
+from harness.build.source import FreeBSDVersion, SourceTree, open_checkout
 from harness.build.worktree import detached_worktree, worktree_add_argv
 from harness.errors import BuildError, HostError, UsageError
 from harness.settings import cache_dir
@@ -42,7 +44,8 @@ Echo = Callable[[str], None]
 class BuildOptions:
     patches: tuple[str, ...]
     arch: str
-    backend: str
+    #: None: chosen for the tree (harness.build.choice); the reproducer then names the backend chosen.
+    backend: str | None
     src: Path | None = None
     release: str | None = None
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -67,7 +70,8 @@ class BuildOptions:
             argv += ["--src", str(self.src.resolve())]
         if self.release is not None:
             argv += ["--release", self.release]
-        argv += ["--arch", self.arch, "--backend", self.backend]
+        argv += ["--arch", self.arch]
+        argv += ["--backend", self.backend] if self.backend else []
         if self.kstack_pages is not None:
             argv += ["--kstack-pages", str(self.kstack_pages)]
         if not self.modules:
@@ -185,26 +189,56 @@ def _show_preflight(backend: Backend, echo: Echo) -> None:
             echo(f"#   missing {req.path}: {req.what} -> Debian package {req.package}")
 
 
-def _resolve(options: BuildOptions) -> tuple[Arch, list[PatchRecipe], Backend, SourceTree | None]:
-    """The arch, recipes, backend and --src checkout ``options`` name: every usage error, before any work."""
+def _resolve(options: BuildOptions) -> tuple[Arch, list[PatchRecipe], SourceTree | None]:
+    """The arch, recipes and --src checkout ``options`` name: every usage error, before any work."""
     arch = get_arch(options.arch)
     recipes = load_catalogue().resolve(list(options.patches))
-    backend = make_backend(options.backend, cross_bindir=options.cross_bindir)
-    return arch, recipes, backend, _local_source(options)
+    if options.backend is not None:
+        make_backend(options.backend, cross_bindir=options.cross_bindir)  # an unknown name is a usage error
+    check_kstack_pages(options.kstack_pages)
+    return arch, recipes, _local_source(options)
 
 
-def _with_source(backend: Backend, options: BuildOptions, local: SourceTree | None) -> tuple[Backend, SourceTree]:
-    """The source tree (a release's is downloaded here) and the backend fitted to it."""
+def _choose(options: BuildOptions, facts: TreeFacts) -> tuple[Backend, Choice]:
+    """The backend for the tree ``facts`` describe; the guest backend with a builder release able to build it."""
+    choice = choose_backend(options.backend, facts, on_freebsd=platform.system() == "FreeBSD")
+    backend = make_backend(choice.backend, cross_bindir=options.cross_bindir)
+    if isinstance(backend, GuestBackend):  # the builder VM runs a release that can build the tree
+        backend = backend.for_source(builder_major(facts))
+    return backend, choice
+
+
+def _with_source(options: BuildOptions, local: SourceTree | None) -> tuple[Backend, Choice, SourceTree, TreeFacts]:
+    """The source tree (a release's is downloaded here) and the backend chosen for it."""
+    if local is None and not options.dry_run:
+        # A missing toolchain is said before a release's sources are downloaded (the choice by its name).
+        _choose(options, version_facts(_release_version(options)))[0].preflight()
     source = local or _release_source(options)
-    if isinstance(backend, GuestBackend):  # the builder VM runs the release the sources come from
-        backend = backend.for_source(source.version.revision.split(".")[0] if source.version else None)
-    return backend, source
+    facts = tree_facts(source)
+    backend, choice = _choose(options, facts)
+    return backend, choice, source, facts
+
+
+def _release_version(options: BuildOptions) -> FreeBSDVersion:
+    from harness.build.release_source import parse_release
+
+    return parse_release(str(options.release))
+
+
+def _show_choice(backend: Backend, choice: Choice, facts: TreeFacts, echo: Echo) -> None:
+    echo(f"# backend: {backend.name} ({choice.reason})")
+    if isinstance(backend, GuestBackend):
+        echo(f"# builder: {backend.toolchain()}")
+    if facts.freebsd_version is not None:
+        echo(f"# tree: __FreeBSD_version {facts.freebsd_version}")
 
 
 def dry_run(options: BuildOptions, echo: Echo = print) -> BuildResult:
     """Print every command the build would run, change nothing (cheribuild's pretend mode)."""
-    arch, recipes, backend, local = _resolve(options)
-    backend, source = _with_source(backend, options, local)
+    arch, recipes, local = _resolve(options)
+    backend, choice, source, facts = _with_source(options, local)
+    options = replace(options, backend=backend.name)
+    _show_choice(backend, choice, facts, echo)
     if options.release is not None:
         from harness.build.release_source import planned_urls
 
@@ -236,9 +270,11 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
     """Build (or find in the cache) the kernel ``options`` describe. Returns where it is."""
     if options.dry_run:
         return dry_run(options, echo)
-    arch, recipes, backend, local = _resolve(options)
-    backend.preflight()  # a missing toolchain is said before a release's sources are downloaded
-    backend, source = _with_source(backend, options, local)
+    arch, recipes, local = _resolve(options)
+    backend, choice, source, facts = _with_source(options, local)
+    options = replace(options, backend=backend.name)
+    backend.preflight()
+    note("build", f"backend {backend.name}: {choice.reason}")
     toolchain = backend.toolchain()
     with ExitStack() as stack:
         worktree = stack.enter_context(detached_worktree(source, cache_dir("worktrees"), keep=options.keep))
@@ -263,6 +299,7 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
             note("build", f"cached: {build_dir}")
             return BuildResult(build_dir, spec.kernel_dir, kernconf.ident, True, False, results, commands)
         record = _record(key, source, results, recipes, kernconf, backend, toolchain, arch, options, commands)
+        record.source["freebsd_version"] = facts.freebsd_version
         write_record(build_dir, record)
         write_reproducer(build_dir, options.cli(), commands)
         (build_dir / "KERNCONF").write_text(kernconf.text, encoding="utf-8")
@@ -287,7 +324,14 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
         # What harness.guests.freebsd.kernel.load_build reads next to the kernel: the ident to prove after boot.
         write_json_atomic(
             spec.kernel_dir / "metadata.json",
-            {"ident": kernconf.ident, "build_key": key, "build_metadata": str(build_dir / "metadata.json")},
+            {
+                "ident": kernconf.ident,
+                "build_key": key,
+                "build_metadata": str(build_dir / "metadata.json"),
+                # What the run checks the image's userland against (review M2).
+                "freebsd_version": facts.freebsd_version,
+                "source_release": source.version.release if source.version else None,
+            },
         )
         finish(build_dir, record)
         if not options.keep:

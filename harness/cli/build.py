@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.build.backends import BACKENDS, default_backend
+from harness.build.backends import BACKENDS
 from harness.build.pipeline import BuildOptions, build
 from harness.cli.common import add_json_flag, positive_int, print_json
 from harness.errors import ExitCode
@@ -18,7 +18,7 @@ def _options(args: argparse.Namespace) -> BuildOptions:
     return BuildOptions(
         patches=tuple(args.patch or ()),
         arch=args.arch,
-        backend=args.backend or default_backend(),
+        backend=args.backend,  # None: chosen for the tree (harness.build.choice)
         src=Path(args.src) if args.src else None,
         release=args.release,
         jobs=args.jobs or BuildOptions.default_jobs(),
@@ -65,7 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--src", metavar="DIR", help="a FreeBSD git checkout (never modified)")
     parser.add_argument("--release", metavar="X.Y-RELEASE", help="build from that release's verified src.txz")
     parser.add_argument("--arch", default="amd64", help="target arch: amd64 or arm64 (default amd64)")
-    parser.add_argument("--backend", help=f"one of {', '.join(BACKENDS)} (default: native on FreeBSD, cross elsewhere)")
+    parser.add_argument(
+        "--backend",
+        help=f"one of {', '.join(BACKENDS)} (default: native on FreeBSD; elsewhere cross for a tree with "
+        "tools/build/make.py, else guest, a FreeBSD builder VM)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print every command, run nothing")
     parser.add_argument("-j", "--jobs", type=positive_int, default=None, help="make -j (default: CPU count)")
     parser.add_argument("--kstack-pages", type=positive_int, metavar="N", help="options KSTACK_PAGES=N")

@@ -42,12 +42,10 @@ def _kernel_dir(request: RunRequest) -> Path | None:
         return Path(request.kernel)
     if request.patch is None:
         return None
-    from harness.build.backends import default_backend
     from harness.build.pipeline import BuildOptions, build
 
-    options = BuildOptions(
-        patches=(request.patch,), arch=request.arch, backend=default_backend(), release=request.release_name
-    )
+    # backend None: chosen for the release's tree (harness.build.choice).
+    options = BuildOptions(patches=(request.patch,), arch=request.arch, backend=None, release=request.release_name)
     with step("build kernel", patch=request.patch, arch=request.arch):
         return build(options, echo=lambda _line: None).kernel_dir
 

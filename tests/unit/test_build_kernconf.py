@@ -46,7 +46,7 @@ def test_ident_changes_with_source_patch_and_options() -> None:
     hashes=st.lists(
         st.tuples(st.sampled_from(["kstack-object", "kstack-pindex"]), st.text("0123456789abcdef")), max_size=3
     ),
-    pages=st.one_of(st.none(), st.integers(1, 64)),
+    pages=st.one_of(st.none(), st.integers(4, 32)),
 )
 def test_ident_is_a_valid_config_name_that_proves_the_fingerprint(
     revision: str, hashes: list[tuple[str, str]], pages: int | None

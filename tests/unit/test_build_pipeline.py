@@ -64,6 +64,8 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     (upstream / "sys/amd64/conf/GENERIC").write_text("ident GENERIC\n")
     (upstream / "sys/vm").mkdir()
     (upstream / "sys/vm/stack.c").write_text(STACK)
+    (upstream / "tools/build").mkdir(parents=True)
+    (upstream / "tools/build/make.py").write_text("# r365949 and later trees carry it\n")
     git(upstream, "add", "-A")
     git(upstream, "commit", "-q", "-m", "base")
     base = git(upstream, "rev-parse", "HEAD").strip()
