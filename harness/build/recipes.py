@@ -105,20 +105,35 @@ def check_generation_chain(recipes: list[PatchRecipe]) -> None:
         raise UsageError("a patch is named twice in the series")
 
 
+def tree_branches(revision: str, branch: str) -> tuple[str, ...]:
+    """The git branches a newvers.sh version can come from (review L2), most likely first.
+
+    sys/conf/newvers.sh BRANCH by branch: main says CURRENT; stable/X says STABLE, and PRERELEASE in the weeks
+    before a point release; ALPHA builds come from main before stable/X is branched and from stable/X after it
+    (which of the two a tree is cannot be told from the name); BETA builds come from stable/X before releng/X.Y
+    is branched and from releng/X.Y after; RC and RELEASE(-pN) from releng/X.Y."""
+    major = revision.split(".")[0]
+    if branch.startswith("CURRENT"):
+        return ("main",)
+    if branch.startswith(("STABLE", "PRERELEASE")):
+        return (f"stable/{major}",)
+    if branch.startswith("ALPHA"):
+        return ("main", f"stable/{major}")
+    if branch.startswith("BETA"):
+        return (f"releng/{revision}", f"stable/{major}")
+    return (f"releng/{revision}",)
+
+
 def tree_branch(revision: str, branch: str) -> str:
-    """The git branch a newvers.sh version comes from: CURRENT → main, X.Y-STABLE → stable/X, else releng/X.Y."""
-    if branch.startswith(("CURRENT", "PRERELEASE", "ALPHA")):
-        return "main"
-    if branch.startswith("STABLE"):
-        return f"stable/{revision.split('.')[0]}"
-    return f"releng/{revision}"
+    """The branch for messages: ``stable/14``, or ``main or stable/15`` when the name allows both."""
+    return " or ".join(tree_branches(revision, branch))
 
 
 def intended_for(applies: AppliesTo, revision: str, branch: str) -> bool:
     """Whether the recipe lists this tree (by release ``14.1`` or branch ``main``/``stable/14``/``releng/14.1``)."""
     if not applies.branches and not applies.releases:
         return True
-    return revision in applies.releases or tree_branch(revision, branch) in applies.branches
+    return revision in applies.releases or any(b in applies.branches for b in tree_branches(revision, branch))
 
 
 def release_contains(applies: AppliesTo, revision: str) -> bool:

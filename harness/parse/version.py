@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from harness.parse.text import to_int
 
-_RELEASE = r"(?P<release>\d+\.\d+-[A-Z]+(?:-p\d+)?)"
+#: newvers.sh ``${REVISION}-${BRANCH}``: BRANCH carries the number of pre-releases (``15.1-RC1``, ``14.4-BETA2``,
+#: ``15.0-ALPHA3``) and the patch level of releases (``13.2-RELEASE-p4``) (review L3).
+_RELEASE = r"(?P<release>\d+\.\d+-[A-Z]+\d*(?:-p\d+)?)"
 _VCS = r"(?P<vcs>r\d+|[\w./-]+-n\d+-[0-9a-f]+(?:-dirty)?)"
 #: Long form: ``FreeBSD 13.0-RELEASE #0 releng/13.0-n244733-ea31abc261f: Fri Apr  9 04:24:09 UTC 2021``.
 _LONG = re.compile(rf"^FreeBSD {_RELEASE} #(?P<build>\d+)(?: {_VCS})?: (?P<date>[^\n]*?\d{{4}})(?P<rest>.*)$")
