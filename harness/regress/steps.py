@@ -129,7 +129,8 @@ class HarnessStep:
         """The build host has what every step needs (a toolchain), said once before the bisect starts."""
         from harness.build.backends import make_backend
 
-        make_backend(self.build.backend, cross_bindir=self.build.cross_bindir).preflight()
+        if self.build.backend is not None:
+            make_backend(self.build.backend, cross_bindir=self.build.cross_bindir).preflight()
 
     def build_options(self, worktree: Path) -> BuildOptions:
         return replace(self.build, src=worktree)

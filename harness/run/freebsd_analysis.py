@@ -130,12 +130,40 @@ def _add_ddb(run: RunDir, name: str, obs: Observations) -> None:
         obs.put(key, "plateau", value, source=f"raw/{name}/ddb/transcript.txt")
 
 
+def object_types(run: RunDir, generation: str | None) -> tuple[tuple[str, ...], list[str]]:
+    """The TP letters the kstack object may have on this kernel, and what the report must say about it: on G3 the
+    type is probed from the boot-time ``vmstat -o`` (review M5); undecided, both are admitted and the note says so."""
+    types = freebsd.KSTACK_OBJECT_TYPES.get(generation or "", freebsd.ANY_KSTACK_OBJECT_TYPE)
+    if len(types) == 1:
+        return types, []
+    probed, evidence = freebsd.kstack_object_type(run.read_raw(FINGERPRINT, "vmstat-o.txt") or "")
+    if probed is not None:
+        return (probed,), [f"kstack object type detected: {probed} ({evidence})"]
+    return types, [f"assumption: kstack object type sw or ph, both admitted ({evidence})"]
+
+
+def item_size_note(run: RunDir) -> list[str]:
+    """Which kstack_cache item size the booted kernel uses, for the report (review M5). The model predicts
+    kstack_pages·PAGE_SIZE; a stack+guard kernel needs the model to accept the detected size (issue 12)."""
+    sysctl_text = run.read_raw(FINGERPRINT, "sysctl.txt") or ""
+    layout, evidence = freebsd.kstack_cache_item_size(
+        run.read_raw(FINGERPRINT, "vmstat-z.txt") or "", freebsd.sysctl_values(sysctl_text) if sysctl_text else {}
+    )
+    if layout is None:
+        return [f"assumption: kstack_cache item size kstack_pages·PAGE_SIZE, as the model predicts ({evidence})"]
+    return [f"kstack_cache item size detected: {layout} ({evidence})"]
+
+
 def analyze(run: RunDir, meta: RunMetadata, overrides: ModelOverrides) -> GuestAnalysis:
     try:
         generation, reason = _generation(run, meta)
     except HarnessError as exc:
         return GuestAnalysis(None, notes=[f"no generation: {exc.one_line()}"])
     result = GuestAnalysis(generation, notes=[f"generation {generation or 'unknown'}: {reason}"])
+    types, type_notes = object_types(run, generation)
+    result.notes += type_notes
+    if generation == "G3":
+        result.notes += item_size_note(run)
     for entry in meta.workloads:
         name = entry.name
         phases = run.raw_phases(name)
@@ -144,7 +172,13 @@ def analyze(run: RunDir, meta: RunMetadata, overrides: ModelOverrides) -> GuestA
             continue
         snapshots = {phase: _snapshot_files(run, name, phase) for phase in phases}
         samples = freebsd.parse_samples(run.read_raw(name, "samples.txt") or "")
-        obs = freebsd.observations(snapshots, samples, where=f"raw/{name}")
+        obs = freebsd.observations(snapshots, samples, where=f"raw/{name}", object_types=types)
+        ambiguous = obs.get("kstack_object.candidates", "plateau")
+        if ambiguous is not None and ambiguous != 1:
+            result.notes.append(
+                f"workload {name}: vmstat -o has {ambiguous:.0f} rows with kstack_object's identity at the plateau: "
+                "no kstack_object value from it (run with --ddb for `show object *kstack_object`)"
+            )
         _add_ddb(run, name, obs)
         run.write_parsed({"values": obs.values, "series": obs.series}, name, "observations.json")
         result.series.update({f"{name}: {k}": v for k, v in obs.series.items()})

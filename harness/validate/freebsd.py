@@ -7,11 +7,11 @@ names its predictions:
   ``proc.used_plus_free``, ``vm_object.used``/``.req``, ``thread.used_minus_kstack_cache.used``; and every zone
   as ``zone.<ZONE>.<column>``;
 * ``vmstat -s`` counters by vmmeter name (``v_forks``, ``v_swappgsin``);
-* ``vmstat -o``: ``kstack_object.resident_pages``/``.ref``/``.shadow`` of the kstack object (the ``sw`` object
-  with REF 1, SHD 0, no path and the largest RES: ``vmstat -o`` prints no size, so the spec's unique-size test
-  needs ``vm.objects``), and ``kstack_object.resident_minus_pk_cache`` = RES − P_k·(USED + FREE);
+* ``vmstat -o``: ``kstack_object.resident_pages``/``.ref``/``.shadow`` of the kstack object when exactly one row
+  has its identity (:func:`kstack_object_rows`), else ``kstack_object.candidates`` (how many rows could be it), and
+  ``kstack_object.resident_minus_pk_cache`` = RES − P_k·(USED + FREE);
 * ``swapinfo -k``: ``swap.used_kib``, and ``swap.used_after_exit`` in 4 KiB pages (the model's unit);
-* ``ps``: ``ps.swapped_procs``, processes whose state has ``W``.
+* ``ps``: ``ps.swapped_procs``, processes whose state *flags* have ``W`` (not the run-state letter).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from harness.parse.ddb_vm import parse_show_object, parse_show_vmem
 from harness.parse.procstat import parse_swapinfo
 from harness.parse.sysctl import parse_sysctl
 from harness.parse.text import nonblank_lines
-from harness.parse.vmstat import parse_vmstat_o, parse_vmstat_s, parse_vmstat_z
+from harness.parse.vmstat import ObjectRow, parse_vmstat_o, parse_vmstat_s, parse_vmstat_z
 from harness.validate.observed import Observations
 
 #: Raw file names of one FreeBSD snapshot (``raw/<workload>/<phase>/<file>``) and what reads them.
@@ -81,15 +81,47 @@ def zone_values(text: str) -> dict[str, float]:
     return out
 
 
-def object_values(text: str) -> dict[str, float]:
-    candidates = [
-        row for row in parse_vmstat_o(text) if row.type == "sw" and row.ref_count == 1 and row.shadow_count == 0
+#: vmstat -o's TP letter of kstack_object by generation (display_object in usr.bin/vmstat/vmstat.c: OBJT_SWAP →
+#: "sw", OBJT_PHYS → "ph"). G1/G2 allocate it OBJT_SWAP (D24473 f13fa9df, D38852 7a79d066 sys/vm/vm_glue.c). G3:
+#: the post-removal trees read (CHERI-Alliance/freebsd-src @50b6cd94, jrtc27/freebsd-src @360282d5
+#: kstack_cache_init) use OBJT_PHYS; upstream 15.x is unverified, so both stay possible until the guest is probed
+#: (harness.guests.freebsd.fingerprint.kstack_object_type) or DDB shows the object (review H2, M5).
+KSTACK_OBJECT_TYPES = {"G1": ("sw",), "G2": ("sw",), "G3": ("sw", "ph")}
+ANY_KSTACK_OBJECT_TYPE = ("sw", "ph")
+
+
+def kstack_object_rows(text: str, types: tuple[str, ...] = ANY_KSTACK_OBJECT_TYPE) -> list[ObjectRow]:
+    """The ``vmstat -o`` rows that have kstack_object's identity on every generation (review H2).
+
+    ``vmstat -o`` prints neither the object's size nor its address (display_object: RES ACT INACT REF SHD CM TP
+    PATH), so the object is recognised by what only kernel-owned wired objects look like: type ``types``; REF 1 and
+    SHD 0 (vm_object_allocate, never mapped or shadowed); no path; resident pages, all of them wired: stack pages
+    are allocated VM_ALLOC_WIRED and never enter a page queue (vm_glue.c vm_thread_stack_back), and
+    sysctl_vm_object_list (sys/vm/vm_object.c) counts ACT/INACT from the page queues, so ACT = INACT = 0. A user
+    process's anonymous memory (``sw`` on 14+, or once paged out on 13) has its pages on the active/inactive
+    queues (vm_fault), so the swap-pressure hog is not a candidate whatever its size."""
+    return [
+        row
+        for row in parse_vmstat_o(text)
+        if row.type in types
+        and row.ref_count == 1
+        and row.shadow_count == 0
+        and not row.path
+        and row.resident > 0
+        and row.active == 0
+        and row.inactive == 0
     ]
-    candidates = [row for row in candidates if not row.path]
-    if not candidates:
-        return {}
-    row = max(candidates, key=lambda r: r.resident)
+
+
+def object_values(text: str, types: tuple[str, ...] = ANY_KSTACK_OBJECT_TYPE) -> dict[str, float]:
+    """kstack_object's values when exactly one row has its identity; else only how many rows could be it (an
+    ambiguous snapshot gives no number rather than a guessed one; DDB's ``show object *kstack_object`` decides)."""
+    candidates = kstack_object_rows(text, types)
+    if len(candidates) != 1:
+        return {"kstack_object.candidates": float(len(candidates))}
+    row = candidates[0]
     return {
+        "kstack_object.candidates": 1.0,
         "kstack_object.resident_pages": float(row.resident),
         "kstack_object.ref": float(row.ref_count),
         "kstack_object.shadow": float(row.shadow_count),
@@ -106,9 +138,11 @@ def swap_values(text: str) -> dict[str, float]:
 
 
 def ps_values(text: str) -> dict[str, float]:
-    """``ps -axo pid,state``: processes swapped out have ``W`` in their state (pre-G3)."""
+    """``ps -axo pid,state``: processes swapped out (pre-G3). bin/ps/print.c state(): the first letter is the run
+    state, where ``W`` means SWAIT (every idle interrupt thread: ``[intr]`` shows ``WL``); only a ``W`` among the
+    flags after it means "not in memory" (``if (!(flag & P_INMEM)) *cp++ = 'W'``) (review H1)."""
     rows = [line.split() for line in text.splitlines()[1:] if line.strip()]
-    return {"ps.swapped_procs": float(sum(1 for row in rows if len(row) >= 2 and "W" in row[1]))}
+    return {"ps.swapped_procs": float(sum(1 for row in rows if len(row) >= 2 and "W" in row[1][1:]))}
 
 
 READERS: dict[str, Callable[[str], dict[str, float]]] = {
@@ -121,15 +155,18 @@ READERS: dict[str, Callable[[str], dict[str, float]]] = {
 }
 
 
-def snapshot_values(files: dict[str, str], where: str = "") -> dict[str, float]:
+def snapshot_values(
+    files: dict[str, str], where: str = "", object_types: tuple[str, ...] = ANY_KSTACK_OBJECT_TYPE
+) -> dict[str, float]:
     """All observables of one snapshot, from the raw files present (file name → text). ``where``: their directory
-    (``raw/<workload>/<phase>``), named in a parse error with the file."""
+    (``raw/<workload>/<phase>``), named in a parse error with the file. ``object_types``: the TP letters the
+    kstack object may have on this kernel (:data:`KSTACK_OBJECT_TYPES`, narrowed by the guest probe)."""
     out: dict[str, float] = {}
     for file, text in files.items():
         reader = READERS.get(file)
         if reader is not None and text.strip():
             try:
-                out.update(reader(text))
+                out.update(object_values(text, object_types) if file == "vmstat-o.txt" else reader(text))
             except ParseError as exc:
                 raise ParseError(f"{where + '/' if where else ''}{file}: {exc.message}") from None
     needed = ("kstack_object.resident_pages", "kern.kstack_pages", "kstack_cache.used_plus_free")
@@ -146,20 +183,24 @@ DELTA_MOMENTS = frozenset({"kstack_cache.used.after_exit"})
 
 
 def observations(
-    snapshots: dict[str, dict[str, str]], samples: dict[str, list[tuple[float, float]]], *, where: str = "raw"
+    snapshots: dict[str, dict[str, str]],
+    samples: dict[str, list[tuple[float, float]]],
+    *,
+    where: str = "raw",
+    object_types: tuple[str, ...] = ANY_KSTACK_OBJECT_TYPE,
 ) -> Observations:
     """Observations from snapshots by phase (phase → file → text) and sampled series. A moment snapshot
     (``after_idle``) gives ``<name>.<moment>`` observed at phase ``after``, the model's naming. ``where``: the
     directory the snapshots were read from (``raw/<workload>``)."""
     obs = Observations()
     for phase, files in snapshots.items():
-        for name, value in snapshot_values(files, f"{where}/{phase}").items():
+        for name, value in snapshot_values(files, f"{where}/{phase}", object_types).items():
             if phase in PHASES:
                 obs.put(name, phase, value)
     for moment, files in snapshots.items():
         if moment in PHASES:
             continue
-        for name, value in snapshot_values(files, f"{where}/{moment}").items():
+        for name, value in snapshot_values(files, f"{where}/{moment}", object_types).items():
             moment_name = f"{name}.{moment}"
             if moment_name in DELTA_MOMENTS:
                 before = obs.get(name, "before")
@@ -231,3 +272,38 @@ def ddb_values(captures: dict[str, str], kstack_pages: float | None, cache_stack
             out["vmem.kstack_arena.inuse_minus_cache"] = sum(a.inuse for a in arenas) - slot_bytes * cache_stacks
             out["vmem.kstack_arena.busy_tags_minus_cache"] = sum(a.busy_tags for a in arenas) - cache_stacks
     return out
+
+
+def kstack_object_type(vmstat_o: str) -> tuple[str | None, str]:
+    """The TP letter of kstack_object on a G3 kernel, probed from ``vmstat -o`` of the freshly booted guest
+    (``raw/fingerprint/vmstat-o.txt``), with the evidence (review M5).
+
+    Among the wired-only kernel rows (:func:`kstack_object_rows`): on a fresh boot no user object is wired, and
+    kernel_object (vm_object.c vm_object_init: OBJT_PHYS, REF 1) is always one ``ph`` row. So a wired-only ``sw``
+    row can only be a kstack object (OBJT_SWAP, as G2), and two or more ``ph`` rows with none ``sw`` mean the
+    kstack objects are OBJT_PHYS (the CHERI-derived trees' kstack_cache_init). Anything else decides nothing."""
+    if not vmstat_o.strip():
+        return None, "no boot-time vmstat -o (raw/fingerprint/vmstat-o.txt)"
+    rows = kstack_object_rows(vmstat_o)
+    swap = sum(1 for row in rows if row.type == "sw")
+    phys = sum(1 for row in rows if row.type == "ph")
+    if swap:
+        return "sw", f"{swap} wired-only unnamed sw object(s) at boot: the kstack objects are OBJT_SWAP"
+    if phys >= 2:
+        return "ph", f"{phys} wired-only unnamed ph objects at boot (kernel_object + kstack objects): OBJT_PHYS"
+    return None, f"vmstat -o at boot shows {phys} ph and no sw wired-only object: the type stays undecided"
+
+
+def kstack_cache_item_size(vmstat_z: str, sysctl: dict[str, float], page_size: int = 4096) -> tuple[str | None, str]:
+    """Which kstack_cache item size the kernel uses: ``kstack_pages·PAGE_SIZE`` (G1/G2 uma_zcache_create in
+    vm_glue.c @7a79d066) or ``(kstack_pages + KSTACK_GUARD_PAGES)·PAGE_SIZE`` (the post-removal trees read,
+    CHERI-Alliance/freebsd-src @50b6cd94); from ``vmstat -z`` SIZE and ``kern.kstack_pages`` (review M5)."""
+    pages = sysctl.get("kern.kstack_pages")
+    size = zone_values(vmstat_z).get("kstack_cache.size") if vmstat_z.strip() else None
+    if pages is None or size is None:
+        return None, "no kstack_cache row or no kern.kstack_pages: the item size stays undecided"
+    if size == pages * page_size:
+        return "stack", f"kstack_cache SIZE {size:.0f} = kstack_pages·PAGE_SIZE"
+    if size == (pages + 1) * page_size:
+        return "stack+guard", f"kstack_cache SIZE {size:.0f} = (kstack_pages + KSTACK_GUARD_PAGES)·PAGE_SIZE"
+    return None, f"kstack_cache SIZE {size:.0f} is neither {pages:.0f} nor {pages + 1:.0f} pages"

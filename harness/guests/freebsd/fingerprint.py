@@ -6,8 +6,16 @@ kernel was nextboot'ed):
 * ``kstack_object`` absent, ``kstacks`` present → G0-list (linked-list cache, ≤ 12.x)
 * ``kstack_object`` absent, ``kstacks`` absent → G0-uma
 * ``kstack_object`` present, ``vm_kstack_pindex`` absent → G1 (D24473)
-* ``vm_kstack_pindex`` present, ``vm_thread_swapin`` present → G2 (D38852)
-* ``vm_kstack_pindex`` present, ``vm_thread_swapin`` absent → G3 (no stack swapping)
+* ``vm_kstack_pindex``/``kstack_alt_object`` present and stack swapping present → G2 (D38852)
+* ``vm_kstack_pindex``/``kstack_alt_object`` present, no stack swapping → G3
+
+"Stack swapping present" is read from symbols a real kernel keeps (review H3): ``faultin`` and ``swapper`` are
+global, non-static functions of sys/vm/vm_swapout.c (@7a79d066; faultin has callers in many files through PHOLD,
+swapper is called from mi_startup), so clang cannot drop them; ``vm_thread_swapin`` is ``static`` with one caller
+and is normally inlined away, so it counts when present but its absence proves nothing. The sysctl
+``vm.swap_idle_enabled`` (SYSCTL_INT in vm_swapout.c, "Allow swapout on idle criteria"; present in the real 12.1
+``sysctl -a``) cross-checks it: that it is gone on 15.x with the swapout code is the model spec's premise, not
+verified on a live 15.x guest; a disagreement is reported, never guessed.
 
 Cross-check: the sysctl ``vm.kstacks`` exists exactly on G0-list; ``vm.uma.kstack_cache.*`` exists from G0-uma on.
 A disagreement is an error rather than a guess.
@@ -27,10 +35,15 @@ SYMBOLS = (
     "vmd_kstack_arena",
     "vm_kstack_pindex",
     "vm_thread_swapin",
+    "faultin",
+    "swapper",
     "kstack_cache_size",
     "kstacks",
 )
-SYSCTLS = ("vm.kstacks", "vm.kstack_cache_size", "vm.uma.kstack_cache")
+#: Symbols whose presence means the kernel swaps thread stacks out (G0-list … G2).
+SWAPOUT_SYMBOLS = frozenset({"faultin", "swapper", "vm_thread_swapin"})
+SWAPOUT_SYSCTL = "vm.swap_idle_enabled"
+SYSCTLS = ("vm.kstacks", "vm.kstack_cache_size", "vm.uma.kstack_cache", SWAPOUT_SYSCTL)
 GENERATIONS = ("G0-list", "G0-uma", "G1", "G2", "G3")
 
 _NM_LINE = re.compile(r"^(?:[0-9a-fA-F]+)?\s+[A-Za-z?-]\s+(?P<name>\S+)$")
@@ -61,7 +74,7 @@ def symbols_from_nm(text: str) -> frozenset[str]:
 def sysctls_from_names(text: str) -> frozenset[str]:
     """Which of SYSCTLS appear in ``sysctl -aN`` output (one name per line)."""
     names = {line.strip() for line in text.splitlines()}
-    found: set[str] = {name for name in ("vm.kstacks", "vm.kstack_cache_size") if name in names}
+    found: set[str] = {name for name in ("vm.kstacks", "vm.kstack_cache_size", SWAPOUT_SYSCTL) if name in names}
     if any(name.startswith("vm.uma.kstack_cache.") for name in names):
         found.add("vm.uma.kstack_cache")
     return frozenset(found)
@@ -72,9 +85,10 @@ def classify(symbols: frozenset[str]) -> tuple[str, str]:
     compiler cannot inline away as it may the static function ``vm_kstack_pindex``) also marks G2 and later."""
     later = sorted(symbols & {"vm_kstack_pindex", "kstack_alt_object"})
     if later:
-        if "vm_thread_swapin" in symbols:
-            return "G2", f"{' and '.join(later)} present, vm_thread_swapin present"
-        return "G3", f"{' and '.join(later)} present, vm_thread_swapin absent"
+        swapout = sorted(symbols & SWAPOUT_SYMBOLS)
+        if swapout:
+            return "G2", f"{' and '.join(later)} present, stack swapping present ({', '.join(swapout)})"
+        return "G3", f"{' and '.join(later)} present, no stack swapping (faultin, swapper absent)"
     if "kstack_object" in symbols:
         return "G1", "kstack_object present, vm_kstack_pindex absent"
     if "kstacks" in symbols:
@@ -91,6 +105,13 @@ def fingerprint(nm_text: str, sysctl_names: str) -> Fingerprint:
             hint="fingerprint an unstripped kernel (kern.bootfile)",
         )
     generation, reason = classify(symbols)
+    # One direction only: a listing may be partial, but a swapout sysctl on a kernel read as G3 is the review's
+    # H3 failure (a G2 kernel judged as "no swapping") and is refused.
+    if SWAPOUT_SYSCTL in sysctls and generation == "G3":
+        raise FingerprintConflict(
+            f"symbols say {generation} ({reason}) but the sysctl {SWAPOUT_SYSCTL} is present",
+            hint="keep raw/fingerprint/ and report it: this kernel's stack swapping is not what the symbols say",
+        )
     list_cache = "vm.kstacks" in sysctls
     if list_cache != (generation == "G0-list"):
         raise FingerprintConflict(
@@ -107,7 +128,7 @@ def _nm_filter() -> str:
 
 
 def _sysctl_filter() -> str:
-    return "sysctl -aN 2>/dev/null | egrep '^vm\\.(kstacks|kstack_cache_size|uma\\.kstack_cache\\.)'"
+    return "sysctl -aN 2>/dev/null | egrep '^vm\\.(kstacks|kstack_cache_size|swap_idle_enabled|uma\\.kstack_cache\\.)'"
 
 
 def take(shell: Shell, timeout: float = 300.0) -> Fingerprint:
