@@ -32,7 +32,6 @@ from harness.parse.ddb_vm import (
     parse_show_pginfo,
     parse_show_uma,
     parse_show_vmem,
-    unwrap,
 )
 from harness.parse.text import numbered_lines, to_int
 
@@ -188,7 +187,7 @@ def _hexint(text: str) -> int:
 
 
 def parse_show_thread(lines: Lines) -> ThreadInfo:
-    content = [(n, line) for n, line in unwrap(lines) if line.strip()]
+    content = [(n, line) for n, line in lines if line.strip()]
     if not content or not (head := _THREAD_HEAD.match(content[0][1])):
         where = content[0] if content else (None, None)
         raise ParseError("expected 'Thread N at 0x…:' from show thread", line_no=where[0], line=where[1])

@@ -6,8 +6,10 @@ Formats, from the ``db_printf`` strings of FreeBSD's source:
 * sys/vm/vm_object.c ``DB_SHOW_COMMAND(object)``: ``Object %p: type=%d, size=0x%jx, res=%d, ref=%d, flags=0x%x
   ruid %d charge %jx`` (older kernels stop after ``flags``), `` sref=%d, backing_object(%d)=(%p)+0x%jx``, and when
   an address was given the page list: ``memory:=`` then ``(off=0x%jx,page=0x%jx)`` entries, comma-separated, six
-  per line, each further line starting `` ...``; all indented by ``db_indent`` (2). DDB wraps lines longer than
-  ``$maxwidth`` (79 unless set to 0), so entries may be split across lines: the list is joined before it is read.
+  per line, each further line starting `` ...``; all indented by ``db_indent`` (2). Lines are read as printed:
+  FreeBSD's DDB never wraps output by itself (sys/ddb/db_output.c ``db_putchar`` only moves its column counter;
+  ``db_max_width`` is consulted by ``db_end_line(field_width)``, which only column printers such as ``x`` call),
+  so a line of exactly 80 characters is a whole line (review L1).
 * sys/vm/vm_page.c: ``page %p obj %p pidx 0x%jx phys 0x%jx q %d ref %u`` (``ref 0x%x`` in newer trees) and
   ``  af 0x%x of 0x%x f 0x%x act %d busy %x valid 0x%x dirty 0x%x`` (pginfo); ``vm_cnt.<name>: %d`` lines (page);
   ``pq_free %d`` and ``dom %d page_cnt %d free %d pq_act %d pq_inact %d pq_laund %d pq_unsw %d`` (pageq).
@@ -26,28 +28,6 @@ from harness.errors import ParseError
 from harness.parse.text import to_int
 
 Lines = list[tuple[int, str]]
-
-#: DDB breaks a line after column 80 unless ``$maxwidth`` is 0 (sys/ddb/db_output.c db_putc: auto new line once
-#: the position passes db_max_width, 79 by default).
-DDB_WRAP_COLUMN = 80
-
-
-def unwrap(lines: Lines, width: int = DDB_WRAP_COLUMN) -> Lines:
-    """Join the lines DDB's auto-wrap split: a piece exactly ``width`` long continues on the next line."""
-    joined: Lines = []
-    pending: tuple[int, str] | None = None
-    for line_no, line in lines:
-        if pending is not None:
-            line_no, line = pending[0], pending[1] + line
-            pending = None
-        if len(line) % width == 0 and line:
-            pending = (line_no, line)
-            continue
-        joined.append((line_no, line))
-    if pending is not None:
-        joined.append(pending)
-    return joined
-
 
 # --- show object -------------------------------------------------------------------------------------------------
 
@@ -122,7 +102,6 @@ def _object_pages(lines: Lines) -> tuple[ObjectPage, ...]:
 def parse_show_object(lines: Lines) -> list[VmObject]:
     """Every object printed (``show object`` prints one; ``show vmochk``-style callers may print more)."""
     objects: list[VmObject] = []
-    lines = unwrap(lines)
     index = 0
     while index < len(lines):
         line_no, line = lines[index]
@@ -200,7 +179,7 @@ class PageInfo:
 
 
 def parse_show_pginfo(lines: Lines) -> list[PageInfo]:
-    content = [(n, line) for n, line in unwrap(lines) if line.strip()]
+    content = [(n, line) for n, line in lines if line.strip()]
     result: list[PageInfo] = []
     for index in range(0, len(content), 2):
         n1, first = content[index]

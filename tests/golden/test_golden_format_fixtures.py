@@ -73,14 +73,6 @@ def test_show_object_kstack_object_page_list() -> None:
     assert len(obj.pages) == obj.resident
 
 
-def test_show_object_wrapped_at_maxwidth_reads_the_same() -> None:
-    """With DDB's default $maxwidth the long page-list lines are cut every 80 columns, mid-entry."""
-    plain = parse_command_output("show object", _text("ddb-show-object-kstack__format.txt"))
-    wrapped_text = _text("ddb-show-object-kstack-wrapped__format.txt")
-    assert max(len(line) for line in wrapped_text.splitlines()) == 80
-    assert parse_command_output("show object", wrapped_text) == plain
-
-
 def test_show_pginfo_from_vm_page_format() -> None:
     """vm_page.c: ``page %p obj %p pidx 0x%jx phys 0x%jx q %d ref %u`` / ``  af 0x%x of 0x%x f 0x%x act %d busy %x
     valid 0x%x dirty 0x%x``."""

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from harness.errors import ParseError
 from harness.parse.ddb import PARSERS, command_key, parse_command_output, parse_ddb_session, split_session
-from harness.parse.ddb_vm import unwrap
 
 OBJECT = (
     "Object 0xfffff800030c1a00: type=1, size=0x1fffffff, res=3, ref=1, flags=0x1000\n"
@@ -85,9 +84,15 @@ def test_pginfo_hex_ref_form() -> None:
     assert page.ref_count == 0x80000001 and page.busy_lock == 0xFFFFFFFC
 
 
-def test_unwrap_joins_80_column_pieces_only() -> None:
-    lines = [(1, "a" * 80), (2, "b" * 3), (3, "c" * 79), (4, "d")]
-    assert unwrap(lines) == [(1, "a" * 80 + "bbb"), (3, "c" * 79), (4, "d")]
+def test_an_80_column_line_is_a_whole_line() -> None:
+    """Review L1: FreeBSD's db_putchar never wraps, so a genuine 80-character line is not glued to the next.
+    Written from vm_object.c's ``Object %p: type=%d, size=0x%jx, res=%d, ref=%d, flags=0x%x`` and
+    `` sref=%d, backing_object(%d)=(%p)+0x%jx`` with values that make the header exactly 80 characters."""
+    header = "Object 0xfffff800030c1a00: type=1, size=0x1fffffff, res=16452, ref=1, flags=0x1200"
+    header = header.replace("res=16452", "res=" + "1" * (5 + 80 - len(header)))
+    assert len(header) == 80
+    (obj,) = parse_command_output("show object", header + "\n sref=0, backing_object(0)=(0)+0x0\n")
+    assert obj.ref_count == 1 and obj.shadow_count == 0 and obj.flags == 0x1200
 
 
 def test_session_split_drops_pager_lines_and_keeps_raw_output() -> None:
