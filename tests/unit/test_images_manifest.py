@@ -44,7 +44,7 @@ def test_manifest_follows_the_published_layout(manifest) -> None:  # type: ignor
     if manifest.major >= 15:
         assert "-ufs" in manifest.file
     if manifest.variant == "vm" and manifest.arch == "amd64":
-        # Plain amd64 images send the kernel console to VGA under BIOS: they boot through UEFI, or are steered.
+        # Plain amd64 images send the kernel console to VGA under BIOS: they boot through UEFI (BIOS is refused, L4).
         assert manifest.firmware == "uefi" or not manifest.serial_console
     assert manifest.checksums[0] == "CHECKSUM.SHA512"
 

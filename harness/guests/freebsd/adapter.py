@@ -16,10 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class FreeBSDGuest:
-    """One FreeBSD guest. ``needs_comconsole``: the loader must be told to put the kernel console on the serial
-    line (a plain amd64 image booted through BIOS)."""
+    """One FreeBSD guest (its kernel console on the serial line: see harness.guests.freebsd.boot)."""
 
-    needs_comconsole: bool = False
     data: FreeBSDData = field(default_factory=load)
     name: str = "freebsd"
     poweroff_command: str = "shutdown -p now"
@@ -49,4 +47,4 @@ class FreeBSDGuest:
 
     def login(self, console: Console, timeout: float) -> None:
         """From power-on or a reboot to root's /bin/sh with the unique prompt (``console.prompt`` is set)."""
-        self.session = login(console, self.data, needs_comconsole=self.needs_comconsole, boot_timeout=timeout)
+        self.session = login(console, self.data, boot_timeout=timeout)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import UsageError
 from harness.guests.freebsd import ddb, fingerprint, firstboot
 from harness.guests.freebsd.adapter import FreeBSDGuest
 from harness.guests.freebsd.kernel import BootProof, KernelBuild, install_and_boot, read_proof
@@ -52,9 +53,20 @@ class BootedGuest:
     result: BootResult
 
 
-def needs_comconsole(manifest: ImageManifest) -> bool:
-    """Only a plain image booted through BIOS puts its kernel console on VGA."""
-    return manifest.firmware == "bios" and not manifest.serial_console
+def check_serial_console(manifest: ImageManifest) -> None:
+    """Refuse an image whose kernel console would not reach the serial line (review L4).
+
+    A plain amd64 image booted through SeaBIOS sets no console in loader.conf (release/tools/vmimage.subr), so its
+    loader and kernel print on VGA, and the harness's QEMU line has ``-nodefaults -display none``: no VGA at all,
+    nothing on the serial line, no ``login:``. Steering the loader from the serial line cannot work when the loader
+    itself is not on it, so instead of a boot that times out this is one line with the fix."""
+    if manifest.firmware == "bios" and not manifest.serial_console:
+        raise UsageError(
+            f"the FreeBSD {manifest.release} {manifest.arch} image ({manifest.file}) boots through BIOS with its "
+            "console on VGA, which the harness's VMs do not have",
+            hint='set firmware = "uefi" in its manifest (the EFI loader picks the serial console) or use the '
+            "BASIC-CI image (console=comconsole)",
+        )
 
 
 def vm_profile(manifest: ImageManifest, adapter: FreeBSDGuest) -> profiles.VMProfile:
@@ -135,12 +147,12 @@ def booted(
     disk_size: str | None = None,
 ) -> Iterator[BootedGuest]:
     """A running, configured FreeBSD guest (QEMU stopped on exit, whatever happens)."""
-    adapter = FreeBSDGuest(needs_comconsole=needs_comconsole(manifest))
+    check_serial_console(manifest)
+    adapter = FreeBSDGuest()
     timeouts = adapter.data.timeouts
     overlay = run_overlay(base, run_dir, disk_size)
     key = SSHKey.generate(run_dir / "ssh")
-    extra = adapter.data.firmware.bios_serial_args if adapter.needs_comconsole else ()
-    spec = BootSpec(disks=(Disk(overlay.path, "qcow2", overlay=False),), extra_args=tuple(extra))
+    spec = BootSpec(disks=(Disk(overlay.path, "qcow2", overlay=False),))
     # BASIC-CI images start sshd with PermitRootLogin yes + PermitEmptyPasswords yes (freebsd-facts §A.5): until
     # firstboot has put our sshd_config lines first and restarted sshd, a forward would let any local user in as
     # root. The forward is added only after that (open_ssh_forward below).
@@ -154,7 +166,6 @@ def booted(
                 machine.console,
                 adapter.data.firstboot,
                 public_key=key.public_line,
-                needs_comconsole=adapter.needs_comconsole,
                 timeout=timeouts.command,
             )
             machine.open_ssh_forward()

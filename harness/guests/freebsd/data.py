@@ -24,21 +24,12 @@ class ConsoleData:
     user: str
     cursor_report: str
     input_pace: float
-    loader_eol: str
     shell_setup: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LoaderData:
-    menu_escape_keys: tuple[str, ...]
-    countdown_key: str
-    comconsole_commands: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class FirstBootData:
     loader_conf: dict[str, str]
-    loader_conf_comconsole: dict[str, str]
     rc_conf: dict[str, str]
     sshd_config: tuple[str, ...]
     stamp: str
@@ -66,14 +57,12 @@ class DdbData:
 class FirmwareData:
     amd64_uefi_code: tuple[str, ...]
     amd64_uefi_vars: tuple[str, ...]
-    bios_serial_args: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class FreeBSDData:
     timeouts: Timeouts
     console: ConsoleData
-    loader: LoaderData
     firstboot: FirstBootData
     kernel: KernelData
     ddb: DdbData
@@ -92,7 +81,6 @@ def load() -> FreeBSDData:
         return FreeBSDData(
             timeouts=Timeouts(**raw["timeouts"]),
             console=ConsoleData(**_tuples(raw["console"])),
-            loader=LoaderData(**_tuples(raw["loader"])),
             firstboot=FirstBootData(**_tuples(raw["firstboot"])),
             kernel=KernelData(**raw["kernel"]),
             ddb=DdbData(**_tuples(raw["ddb"])),

@@ -1,7 +1,6 @@
 """First-boot configuration of a stock FreeBSD image, done once per disk from the serial console.
 
-After it: later boots skip the loader menu and countdown (loader.conf), the kernel console is on the serial line
-(``console="comconsole"`` where BIOS would use VGA), sshd runs with the run's key for root (the stock
+After it: later boots skip the loader menu and countdown (loader.conf), sshd runs with the run's key for root (the stock
 sshd_config forbids root logins and plain images do not even enable sshd; freebsd-facts §A.4-A.5), and a stamp
 file says it is done, so a reboot of the same overlay does not repeat it.
 
@@ -55,23 +54,22 @@ def authorize_key_commands(public_key: str) -> list[str]:
     ]
 
 
-def configuration_commands(data: FirstBootData, *, needs_comconsole: bool) -> list[str]:
+def configuration_commands(data: FirstBootData) -> list[str]:
     """The commands that configure a fresh image (loader.conf, rc.conf, sshd_config), in order."""
-    loader = dict(data.loader_conf)
-    if needs_comconsole:
-        loader.update(data.loader_conf_comconsole)
-    return [_sysrc("/boot/loader.conf", loader), _sysrc(None, data.rc_conf), _sshd_config(data.sshd_config)]
+    return [
+        _sysrc("/boot/loader.conf", dict(data.loader_conf)),
+        _sysrc(None, data.rc_conf),
+        _sshd_config(data.sshd_config),
+    ]
 
 
-def configure(
-    shell: Shell, data: FirstBootData, *, public_key: str, needs_comconsole: bool, timeout: float = 300.0
-) -> FirstBootReport:
+def configure(shell: Shell, data: FirstBootData, *, public_key: str, timeout: float = 300.0) -> FirstBootReport:
     """Configure the guest once per disk and (every time) make sure sshd runs with ``public_key`` for root."""
     done = shell.run(f"test -e {data.stamp}", timeout=timeout).ok
     commands: list[str] = []
     with step("first-boot-config", skipped=done):
         if not done:
-            commands += configuration_commands(data, needs_comconsole=needs_comconsole)
+            commands += configuration_commands(data)
         commands += authorize_key_commands(public_key)
         commands.append("service sshd status >/dev/null 2>&1 && service sshd restart || service sshd start")
         if not done:

@@ -3,9 +3,10 @@ with a unique prompt.
 
 What the console shows and when (freebsd-facts §A.4, §B.3, §B.4; fixture console-login__13.2-RELEASE):
 
-* the loader: the Lua menu's ``Autoboot in N seconds`` or ``Hit [Enter] to boot immediately``; on a plain amd64
-  image under BIOS the kernel console would go to VGA, so the harness escapes to ``OK`` and types
-  ``set console="comconsole"`` and ``boot``;
+* the loader: the Lua menu's ``Autoboot in N seconds`` or ``Hit [Enter] to boot immediately``, passed through
+  untouched: every image the harness boots has its kernel console on the serial line (BASIC-CI's loader.conf
+  ``console="comconsole,vidconsole"``, or UEFI, whose loader picks the serial console from ConOut);
+  a plain amd64 image under BIOS is refused before boot (harness.guests.freebsd.boot, review L4);
 * getty on ttyu0: ``login: ``; root has an empty password, so ``login`` asks for none (a ``Password:`` is answered
   with an empty line anyway);
 * root's dotfiles run ``resizewin -z``, which asks the terminal ``ESC[6n``: answered with a fixed size;
@@ -21,18 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.errors import ConsoleTimeout
-from harness.guests.freebsd.data import ConsoleData, FreeBSDData, LoaderData
+from harness.guests.freebsd.data import ConsoleData, FreeBSDData
 from harness.parse.console import (
     STREAM_CURSOR_QUERY,
-    STREAM_LOADER_AUTOBOOT,
-    STREAM_LOADER_HIT_ENTER,
-    STREAM_LOADER_OK,
     STREAM_LOGIN,
     STREAM_LOGIN_INCORRECT,
     STREAM_PASSWORD,
     STREAM_ROOT_SHELL,
 )
-from harness.steps import note, step
+from harness.steps import step
 
 if TYPE_CHECKING:
     from harness.vm.console import Console
@@ -40,10 +38,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Session:
-    """A logged-in console: the unique prompt regex installed and whether the loader had to be steered."""
+    """A logged-in console: the unique prompt regex installed."""
 
     prompt: str
-    steered_loader: bool
 
 
 def unique_prompt(tag: str, token: str) -> tuple[str, str]:
@@ -58,29 +55,10 @@ def prompt_regex(tag: str, token: str = r"[0-9a-f]+") -> str:
     return rf"{re.escape(tag)}-{token}# "
 
 
-def _steer_loader_to_serial(console: Console, loader: LoaderData, eol: str, at_menu: bool) -> None:
-    """Stop autoboot, reach ``OK``, send the kernel console to the serial line, boot."""
-    keys = loader.menu_escape_keys if at_menu else (loader.countdown_key,)
-    for key in keys:
-        console.send(key)
-    console.expect(STREAM_LOADER_OK, timeout=30, what="the loader's OK prompt")
-    for command in loader.comconsole_commands:
-        console.sendline(command, eol=eol)
-
-
-def wait_for_login_prompt(console: Console, data: FreeBSDData, *, needs_comconsole: bool, timeout: float) -> bool:
-    """Wait through the loader and kernel boot until getty's ``login:``. Returns whether the loader was steered."""
-    steered = False
-    patterns = [STREAM_LOGIN, STREAM_LOADER_AUTOBOOT, STREAM_LOADER_HIT_ENTER]
+def wait_for_login_prompt(console: Console, timeout: float) -> None:
+    """Wait through the loader and kernel boot until getty's ``login:``."""
     with step("boot-to-login"):
-        while True:
-            index = console.expect(patterns, timeout=timeout, what="the login prompt")
-            if index == 0:
-                return steered
-            if needs_comconsole and not steered:
-                note("loader", "kernel console would go to VGA: setting console=comconsole at the loader")
-                _steer_loader_to_serial(console, data.loader, data.console.loader_eol, at_menu=index == 1)
-                steered = True
+        console.expect(STREAM_LOGIN, timeout=timeout, what="the login prompt")
 
 
 def log_in_as_root(console: Console, data: ConsoleData, timeout: float) -> None:
@@ -118,12 +96,10 @@ def enter_clean_shell(console: Console, data: ConsoleData, timeout: float) -> st
     return prompt
 
 
-def login(console: Console, data: FreeBSDData, *, needs_comconsole: bool, boot_timeout: float | None = None) -> Session:
+def login(console: Console, data: FreeBSDData, *, boot_timeout: float | None = None) -> Session:
     """From power-on (or a reboot) to a root /bin/sh with the unique prompt on the serial console."""
-    steered = wait_for_login_prompt(
-        console, data, needs_comconsole=needs_comconsole, timeout=boot_timeout or data.timeouts.boot
-    )
+    wait_for_login_prompt(console, boot_timeout or data.timeouts.boot)
     with step("console-login"):
         log_in_as_root(console, data.console, data.timeouts.login)
         prompt = enter_clean_shell(console, data.console, data.timeouts.login)
-    return Session(prompt, steered)
+    return Session(prompt)
