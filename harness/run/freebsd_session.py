@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
+from harness.guests.freebsd import probes
+from harness.guests.freebsd.probes import GuestLimits
 from harness.images import BaseImage, ImageManifest
 from harness.run import vmstart
 from harness.run.collect import snapshot
@@ -31,6 +34,8 @@ from harness.vm.guest import StartHints
 from harness.vm.machine import BootSpec, Disk, Machine
 from harness.vm.phases import Timeline
 from harness.vm.profile import VMProfile
+from harness.vm.shell import RemoteShell
+from harness.workloads.catalogue import ParamValue, Workload
 
 if TYPE_CHECKING:
     from harness.guests.freebsd.kernel import KernelBuild
@@ -65,10 +70,36 @@ class Prepared:
         return freebsd(run, profile, request, self, keep_vm=request.keep_vm)
 
 
+def resolve_release(request: RunRequest) -> str:
+    """The image release a run boots: ``--release``, else for ``--kernel`` the newest image whose userland is not
+    newer than the kernel's source (review M2), else the newest 14.x."""
+    from harness.guests.freebsd.kernel import load_build, release_floor
+    from harness.images import select
+    from harness.images.manifest import load_manifests
+    from harness.run.kinds.freebsd import DEFAULT_RELEASE
+
+    manifests = load_manifests()
+    if request.release is None and request.kernel is not None:
+        osversion = load_build(Path(request.kernel)).freebsd_version
+        if osversion is not None:
+            fitting = [
+                m
+                for m in manifests
+                if m.arch == request.arch and (floor := release_floor(m.version)) is not None and floor <= osversion
+            ]
+            if not fitting:
+                raise UsageError(
+                    f"no image is as old as the kernel's source (__FreeBSD_version {osversion})",
+                    hint="add an images/freebsd-<version>.toml of an older release, or pass --release to force one",
+                )
+            return max(fitting, key=lambda m: release_floor(m.version) or 0).release
+    return select(request.release or DEFAULT_RELEASE, request.arch, manifests).release
+
+
 def prepare(request: RunRequest) -> Prepared:
     """Resolve the image (cache, download or ``--image``) and the kernel (``--kernel`` or a ``--patch`` build).
     Done before the run directory is made: a missing image is one line and exit 2, not a run that never booted."""
-    from harness.guests.freebsd.kernel import load_build
+    from harness.guests.freebsd.kernel import check_userland, load_build
     from harness.images import FetchOptions, configured_mirror, ensure, from_file, select
     from harness.images.manifest import load_manifests, parse_pin
 
@@ -77,6 +108,8 @@ def prepare(request: RunRequest) -> Prepared:
     build = load_build(kernel_dir) if kernel_dir is not None else None
     if kernel_dir is not None and build is None:  # pragma: no cover - load_build raises on its own
         raise UsageError(f"{kernel_dir} holds no kernel build")
+    if build is not None:
+        check_userland(build, manifest.version)
     with step("image", release=manifest.release, arch=manifest.arch):
         mirror = configured_mirror(request.mirror)
         options = FetchOptions(offline=request.offline, pin=parse_pin(request.pin) if request.pin else None)
@@ -108,6 +141,35 @@ def freebsd_key(
     )
 
 
+def probe_limits(ssh: RemoteShell, run: RunDir) -> GuestLimits:
+    """The guest's own limits and tools (harness.guests.freebsd.probes), kept as ``raw/fingerprint/limits.txt``."""
+    with step("probe-limits"):
+        text = ssh.run(probes.probe_command(), timeout=60).output
+    run.write_raw(text, "fingerprint", "limits.txt")
+    return probes.parse_limits(text)
+
+
+def fit_params(
+    workload: Workload, params: dict[str, ParamValue], *, limits: GuestLimits, release: str, compile_in_guest: bool
+) -> dict[str, ParamValue]:
+    """A workload's parameters checked against the guest before it starts (review H4, M1, M6): the compiler it
+    needs, threads per process within kern.threads.max_threads_per_proc, a memory hog sized from free RAM and swap
+    (``0``) or refused when it would outgrow them. Returns the parameters that will run."""
+    if compile_in_guest and workload.program:
+        probes.require_tool("cc", limits, release=release, why=f"workload {workload.name} is compiled in the guest")
+    threads_key = workload.extra.get("per_process_threads")
+    if isinstance(threads_key, str) and isinstance(params.get(threads_key), int):
+        probes.check_threads(workload.name, threads_key, int(params[threads_key]), limits)
+    hog_key = workload.extra.get("memory_hog")
+    if isinstance(hog_key, str) and isinstance(params.get(hog_key), int):
+        swap_file_mib = int(workload.extra.get("swap_file_mib", 0))
+        if params[hog_key] == 0:
+            params = {**params, hog_key: probes.swap_hog_mib(limits, swap_file_mib)}
+        else:
+            probes.check_swap_hog(int(params[hog_key]), limits, swap_file_mib)
+    return params
+
+
 @contextlib.contextmanager
 def freebsd(
     run: RunDir, profile: GuestProfile, request: RunRequest, prepared: Prepared, *, keep_vm: bool = False
@@ -115,14 +177,15 @@ def freebsd(
     """Restored from the VM snapshot of this image, kernel and profile (after login, sshd, the kernel proof and
     the fingerprint), else booted, configured and saved (``harness.run.vmstart``)."""
     from harness.guests.freebsd.adapter import FreeBSDGuest
-    from harness.guests.freebsd.boot import needs_comconsole, vm_profile
+    from harness.guests.freebsd.boot import check_serial_console, vm_profile
 
     manifest = prepared.manifest
+    check_serial_console(manifest)  # a plain image under BIOS: one line, before any VM (review L4)
     run.update_metadata(release=manifest.release, image=manifest.file, expected_generation=manifest.expected_generation)
-    adapter = FreeBSDGuest(needs_comconsole=needs_comconsole(manifest))
+    adapter = FreeBSDGuest()
     machine_profile = vm_profile(manifest, adapter)
     accel = accelerators.choose(machine_profile.qemu, machine_profile.arch, machine_profile.accelerators).accel
-    extra = tuple(adapter.data.firmware.bios_serial_args) if adapter.needs_comconsole else ()
+    extra: tuple[str, ...] = ()  # no QEMU arguments beyond the profile's (the BIOS graphics=off path is gone)
     chance = vmstart.lookup(request.snapshot, lambda: freebsd_key(prepared, machine_profile, accel, extra))
     with contextlib.ExitStack() as stack:
         started = None
@@ -166,7 +229,12 @@ def freebsd(
                 hint="build one with `options DDB` (harness build) and pass --kernel DIR",
             )
         snapshot(started.ssh, run, profile, "fingerprint", commands=profile.fingerprint)
-        yield GuestSession(started.machine, started.ssh, adapter, profile, started.key, facts)
+        limits = probe_limits(started.ssh, run)
+        facts["limits"] = dataclasses.asdict(limits) | {"tools": sorted(limits.tools)}
+        fit = functools.partial(
+            fit_params, limits=limits, release=manifest.release, compile_in_guest=profile.compile_in_guest
+        )
+        yield GuestSession(started.machine, started.ssh, adapter, profile, started.key, facts, fit_params=fit)
         if keep_vm:
             hold_for_user(started.machine, started.key)
 

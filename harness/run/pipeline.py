@@ -19,7 +19,7 @@ from harness.run.analysis import analyze
 from harness.run.crashes import clean_title, workload_at
 from harness.run.kinds import registry
 from harness.run.kinds.base import check_model_overrides
-from harness.run.metadata import CrashRecord, RunStatus, WorkloadStatus
+from harness.run.metadata import CrashRecord, RunMetadata, RunStatus, WorkloadStatus
 from harness.run.profiles import GuestProfile, profile
 from harness.run.request import RunRequest
 from harness.run.rundir import RunDir, new_run_id
@@ -68,9 +68,21 @@ def _metadata(request: RunRequest, typed: dict[str, dict[str, ParamValue]], gues
     }
 
 
+def _fit_to_guest(session: GuestSession, run: RunDir, catalogue: Catalogue, meta: RunMetadata) -> None:
+    """Every workload's parameters checked against the guest's own limits, before the first one starts; what the
+    guest decided (a hog size) is recorded as the parameter that ran."""
+    fit = getattr(session, "fit_params", None)  # sessions of other guests (and test doubles) have none
+    if fit is None:
+        return
+    for entry in meta.workloads:
+        entry.params = fit(catalogue.get(entry.name), dict(entry.params))
+    run.update_metadata(workloads=meta.workloads)
+
+
 def _run_workloads(session: GuestSession, run: RunDir, request: RunRequest, catalogue: Catalogue) -> None:
     guest = session.profile
     meta = run.metadata()
+    _fit_to_guest(session, run, catalogue, meta)
     for entry in meta.workloads:
         name = entry.name
         workload = catalogue.get(name)

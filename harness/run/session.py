@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from harness.vm.ssh import SSHKey, SSHSession
 if TYPE_CHECKING:
     from harness.run.kinds.base import PreparedGuest
     from harness.run.request import RunRequest
+    from harness.workloads.catalogue import ParamValue, Workload
 
 #: The Machine's name: its console logs are ``guest.console.log`` (time-stamped) and ``guest.console.raw``.
 MACHINE_NAME = "guest"
@@ -44,6 +45,9 @@ class GuestSession:
     key: SSHKey
     #: What the guest kind found out while booting (JSON values), recorded as ``guest_facts`` in metadata.json.
     facts: dict[str, object]
+    #: Checks (and completes) a workload's parameters against this guest's limits before any workload starts:
+    #: ``fit_params(workload, params) -> params``; a misfit is a one-line UsageError (FreeBSD; None elsewhere).
+    fit_params: Callable[[Workload, dict[str, ParamValue]], dict[str, ParamValue]] | None = None
 
 
 def hold_for_user(machine: Machine, key: SSHKey) -> None:

@@ -91,6 +91,8 @@ class GuestState:
     boots: int = 0
     sshd_running: bool = False
     nm_symbols: tuple[str, ...] = ()
+    #: What ``command -v`` finds (base-system tools; a pkgbase image may lack them).
+    tools: frozenset[str] = frozenset({"cc", "nm"})
 
     @property
     def uname_v(self) -> str:
@@ -423,6 +425,7 @@ class FreeBSDConsolePeer(threading.Thread):
             (r"kldxref \S+", lambda m: ("", 0)),
             (r"nextboot -k (\S+)", nextboot),
             (r"nm \"\$\(sysctl -n kern\.bootfile\)\" \| egrep ' \((.+)\)\$'", nm),
+            (r"command -v (\S+)", lambda m: (f"/usr/bin/{m[1]}\n", 0) if m[1] in st.tools else ("", 1)),
             (r"ddb script .*", lambda m: ("", 0)),
         ]
 

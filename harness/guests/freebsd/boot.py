@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import UsageError
-from harness.guests.freebsd import ddb, fingerprint, firstboot
+from harness.errors import SSHError, UsageError
+from harness.guests.freebsd import ddb, fingerprint, firstboot, probes
 from harness.guests.freebsd.adapter import FreeBSDGuest
 from harness.guests.freebsd.kernel import BootProof, KernelBuild, install_and_boot, read_proof
 from harness.guests.freebsd.shell import GuestSetupError, Shell
@@ -136,6 +136,19 @@ def _fingerprint(shell: Shell, timeout: float) -> tuple[str | None, str]:
     return found.generation, found.reason
 
 
+def first_ssh(machine: Machine, key: SSHKey, vm: profiles.VMProfile, timeout: float, command: float) -> SSHSession:
+    """The first SSH session; when it cannot be opened, ``ifconfig`` on the serial console says whether the NIC
+    is the cause (review L5: harness.guests.freebsd.probes), in one line with the fix."""
+    try:
+        return machine.ssh(key, timeout=timeout)
+    except SSHError:
+        shown = machine.console.run("ifconfig", timeout=command)
+        diagnosis = probes.network_diagnosis(shown.output, vm.devices.net, vm.name)
+        if diagnosis is None:
+            raise
+        raise GuestSetupError(diagnosis) from None
+
+
 @contextlib.contextmanager
 def booted(
     manifest: ImageManifest,
@@ -156,9 +169,8 @@ def booted(
     # BASIC-CI images start sshd with PermitRootLogin yes + PermitEmptyPasswords yes (freebsd-facts §A.5): until
     # firstboot has put our sshd_config lines first and restarted sshd, a forward would let any local user in as
     # root. The forward is added only after that (open_ssh_forward below).
-    machine = Machine.for_guest(
-        adapter, vm_profile(manifest, adapter), spec, run_dir, accel=accel, name="freebsd", forward_ssh_at_launch=False
-    )
+    vm = vm_profile(manifest, adapter)
+    machine = Machine.for_guest(adapter, vm, spec, run_dir, accel=accel, name="freebsd", forward_ssh_at_launch=False)
     with machine:
         with step("freebsd-boot", release=manifest.release, arch=manifest.arch):
             adapter.login(machine.console, timeouts.boot)
@@ -169,7 +181,7 @@ def booted(
                 timeout=timeouts.command,
             )
             machine.open_ssh_forward()
-        sessions = [machine.ssh(key, timeout=timeouts.ssh)]
+        sessions = [first_ssh(machine, key, vm, timeouts.ssh, timeouts.command)]
 
         reboot = ssh_reboot(
             machine, key, sessions, lambda: reboot_on_console(machine.console, adapter, timeouts.reboot), timeouts.ssh

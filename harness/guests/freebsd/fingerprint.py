@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from harness.errors import InfraError
-from harness.guests.freebsd.shell import Shell, must
+from harness.guests.freebsd.shell import GuestSetupError, Shell, must
 
 SYMBOLS = (
     "kstack_object",
@@ -133,6 +133,13 @@ def _sysctl_filter() -> str:
 
 def take(shell: Shell, timeout: float = 300.0) -> Fingerprint:
     """Fingerprint the running kernel from inside the guest (no reboot; ``nm`` is in FreeBSD's base system)."""
+    # nm is base-system on 12.x-14.x; pkgbase-built 15.x images may not install it (review M6).
+    if not shell.run("command -v nm", timeout=timeout).ok:
+        raise GuestSetupError(
+            "the guest has no nm, so the kernel's symbols cannot be read (pkgbase-built images may leave it out)",
+            hint="install the base toolchain packages in the image (pkg install FreeBSD-toolchain), "
+            "or use a release image that has it",
+        )
     nm_text = must(
         shell,
         _nm_filter(),

@@ -42,6 +42,9 @@ class KernelBuild:
     name: str
     ident: str | None
     version: str | None  # kern.version (``uname -v`` prints it with newlines and tabs as spaces)
+    #: __FreeBSD_version of the kernel's source (sys/sys/param.h, recorded by harness build), or the floor of the
+    #: release its version string names; None when neither is known.
+    freebsd_version: int | None = None
 
     @property
     def kernel(self) -> Path:
@@ -104,7 +107,34 @@ def load_build(directory: Path, name: str | None = None) -> KernelBuild:
             f"cannot install a kernel as /boot/{str(chosen)[:80]}",
             hint="pick a plain name such as `testk` (letters, digits, '.', '_', '-'; not starting with '.' or '-')",
         )
-    return KernelBuild(kernel_dir, chosen, ident, version)
+    recorded = metadata.get("freebsd_version")
+    osversion = recorded if isinstance(recorded, int) else (release_floor(version) if version else None)
+    return KernelBuild(kernel_dir, chosen, ident, version, osversion)
+
+
+_RELEASE_IN_VERSION = re.compile(r"(?<![\d.])(?P<major>\d+)\.(?P<minor>\d+)(?![\d.])")
+
+
+def release_floor(text: str) -> int | None:
+    """The lowest __FreeBSD_version a ``X.Y`` release (or the ``FreeBSD X.Y-BRANCH …`` version string) can have:
+    sys/sys/param.h numbers a release ``X0Y0zz`` (14.4-RELEASE is 1404000, 14.0-RELEASE 1400097, a 13.0-CURRENT
+    tree 13000zz), so ``X·100000 + Y·1000`` is a floor for every tree of that name."""
+    found = _RELEASE_IN_VERSION.search(text)
+    return int(found["major"]) * 100000 + int(found["minor"]) * 1000 if found else None
+
+
+def check_userland(build: KernelBuild, release: str) -> None:
+    """A kernel runs an older userland (GENERIC carries COMPAT_FREEBSD<N>), never a newer one: a userland newer than
+    the kernel's source uses interfaces it lacks (14.x route(8), called by dhclient-script, speaks netlink(4),
+    which kernels before late 2022 do not have), and fails as an SSH timeout after the reboot (review M2)."""
+    floor = release_floor(release)
+    if build.freebsd_version is None or floor is None or build.freebsd_version >= floor:
+        return
+    raise UsageError(
+        f"the kernel's source (__FreeBSD_version {build.freebsd_version}) is older than the FreeBSD {release} image's "
+        f"userland (>= {floor}); FreeBSD runs an older userland on a newer kernel, not the reverse",
+        hint="leave out --release (the image is then chosen by the kernel's age) or name an older one",
+    )
 
 
 def normalise_uname_v(text: str) -> str:

@@ -35,10 +35,11 @@ class FreeBSD:
         """Every ``harness run`` option applies to FreeBSD."""
 
     def resolve(self, request: RunRequest) -> None:
+        """``--release``; else for ``--kernel`` the newest image not newer than the kernel's source (review M2)."""
         if request.release_name is None:
-            from harness.images import load_manifests, select
+            from harness.run.freebsd_session import resolve_release
 
-            request.release_name = select(request.release or DEFAULT_RELEASE, request.arch, load_manifests()).release
+            request.release_name = resolve_release(request)
 
     def prepare(self, request: RunRequest) -> Prepared:
         from harness.run.freebsd_session import prepare
