@@ -56,6 +56,8 @@ class KernconfRequest:
     patch_hashes: tuple[tuple[str, str], ...]  # (recipe name, sha256 of its change)
     kstack_pages: int | None = None
     extra_options: tuple[str, ...] = field(default_factory=tuple)
+    #: Debug options left out (a patch's recipe asks, e.g. an assertion the patch gets wrong), with the reason.
+    without_options: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 def fingerprint(request: KernconfRequest, options: tuple[str, ...]) -> str:
@@ -85,7 +87,9 @@ def check_kstack_pages(pages: int | None, settings: KernconfSettings | None = No
 def render(request: KernconfRequest, settings: KernconfSettings | None = None) -> Kernconf:
     settings = settings or load_settings()
     check_kstack_pages(request.kstack_pages, settings)
+    dropped = {option for option, _ in request.without_options}
     options = settings.options + tuple(o for o in request.extra_options if o not in settings.options)
+    options = tuple(o for o in options if o not in dropped)
     digest = fingerprint(request, options)
     ident = f"{settings.ident_prefix}_{digest[: settings.fingerprint_chars].upper()}"
     env = jinja2.Environment(
@@ -97,6 +101,7 @@ def render(request: KernconfRequest, settings: KernconfSettings | None = None) -
         patches=[f"{name} {sha[:16]}" for name, sha in request.patch_hashes],
         options=options,
         kstack_pages=request.kstack_pages,
+        without=list(request.without_options),
     )
     return Kernconf(ident=ident, text=text, fingerprint=digest)
 

@@ -112,9 +112,20 @@ def _release_source(options: BuildOptions) -> SourceTree:
     return release_source(str(options.release), dry_run=options.dry_run)
 
 
-def _kernconf(source: SourceTree, results: list[ApplyResult], options: BuildOptions) -> Kernconf:
+def _kernconf(
+    source: SourceTree, results: list[ApplyResult], options: BuildOptions, recipes: list[PatchRecipe]
+) -> Kernconf:
     hashes = tuple((r.recipe, r.patch_sha256 or r.status.value) for r in results)
-    return render(KernconfRequest(source.revision, hashes, options.kstack_pages))
+    by_name = {r.name: r for r in recipes}
+    # Only a patch the harness applied asks for options to be left out: a tree that already contains it upstream
+    # also contains upstream's later fixes.
+    without = tuple(
+        (option, f"{r.recipe}: {by_name[r.recipe].without_why}")
+        for r in results
+        if r.status is not ApplyStatus.ALREADY_UPSTREAM
+        for option in by_name[r.recipe].without_options
+    )
+    return render(KernconfRequest(source.revision, hashes, options.kstack_pages, without_options=without))
 
 
 def _record(
@@ -256,7 +267,7 @@ def dry_run(options: BuildOptions, echo: Echo = print) -> BuildResult:
         results.append(applier.apply(recipe))
         if results[-1].status is ApplyStatus.ALREADY_UPSTREAM:
             echo(f"# {recipe.name}: already contained upstream ({results[-1].how}: {results[-1].detail})")
-    kernconf = _kernconf(source, results, options)
+    kernconf = _kernconf(source, results, options, recipes)
     build_dir = cache_dir("kernels") / "DRYRUN"
     echo(f"# write {worktree}/sys/{arch.target}/conf/{kernconf.name} (ident {kernconf.ident})")
     echo(f"# write {build_dir}/metadata.json and reproducer.sh (before the build starts)")
@@ -279,7 +290,7 @@ def build(options: BuildOptions, echo: Echo = print) -> BuildResult:
     with ExitStack() as stack:
         worktree = stack.enter_context(detached_worktree(source, cache_dir("worktrees"), keep=options.keep))
         results = Applier(source, worktree, allow_fetch=options.allow_fetch).apply_all(recipes)
-        kernconf = _kernconf(source, results, options)
+        kernconf = _kernconf(source, results, options, recipes)
         key = build_key(
             {
                 "source": source.revision,

@@ -53,6 +53,9 @@ class PatchRecipe:
     generation_before: str
     generation_after: str
     notes: str = ""
+    #: Harness debug options a kernel with this patch applied must not have, and why (``[kernconf] without``).
+    without_options: tuple[str, ...] = ()
+    without_why: str = ""
 
     @property
     def review_url(self) -> str | None:
@@ -181,6 +184,7 @@ def load_recipe(directory: Path) -> PatchRecipe:
     if not isinstance(generation.raw("before", None), str) or not isinstance(generation.raw("after", None), str):
         data.fail("[generation] needs before and after (strings)", "generation")
     applies = data.table("applies-to", {})
+    kernconf = data.table("kernconf", {})
     return PatchRecipe(
         name=name,
         summary=data.string("summary", ""),
@@ -194,6 +198,8 @@ def load_recipe(directory: Path) -> PatchRecipe:
         generation_before=generation.string("before"),
         generation_after=generation.string("after"),
         notes=data.string("notes", ""),
+        without_options=kernconf.strings("without", ()),
+        without_why=kernconf.string("why", ""),
     )
 
 

@@ -112,3 +112,23 @@ def test_kstack_pages_outside_freebsd_range_is_one_line(
     errors = [line for line in captured.err.splitlines() if line.strip()]
     assert len(errors) == 1 and "[4, 32]" in errors[0] and "KSTACK_MAX_PAGES" in errors[0]
     assert "worktree add" not in captured.out  # refused before any work
+
+
+def test_a_cherry_picked_kstack_pindex_kernel_has_no_invariants() -> None:
+    """M3: 7a79d066's alignment KASSERT is over-broad (narrowed upstream later, commit not identified here): the
+    kernel with the patch applied is built without INVARIANTS and says why in its KERNCONF; a tree that already
+    contains the change upstream keeps INVARIANTS."""
+    from harness.build.apply import ApplyResult, ApplyStatus
+    from harness.build.pipeline import BuildOptions, _kernconf
+    from harness.build.recipes import load_catalogue
+    from harness.build.source import SourceTree
+
+    recipes = load_catalogue().resolve(["kstack-g2"])
+    source = SourceTree(Path("/nonexistent"), "a" * 40, "git", FreeBSDVersion("FreeBSD", "13.0", "CURRENT"))
+    options = BuildOptions(("kstack-g2",), "amd64", None)
+    applied = [ApplyResult(r.name, ApplyStatus.APPLIED, "cherry-pick", "", "f" * 64) for r in recipes]
+    lines = _kernconf(source, applied, options, recipes).text.splitlines()
+    assert "options INVARIANTS" not in lines and "options INVARIANT_SUPPORT" in lines and "options WITNESS" in lines
+    assert any(line.startswith("# INVARIANTS left out: kstack-pindex: 7a79d066") for line in lines)
+    upstream = [ApplyResult(r.name, ApplyStatus.ALREADY_UPSTREAM, "ancestor", "", None) for r in recipes]
+    assert "options INVARIANTS" in _kernconf(source, upstream, options, recipes).text.splitlines()
