@@ -108,3 +108,23 @@ def test_swapout_sysctl_of_a_real_kernel_cross_checks_the_symbols() -> None:
     # The real 12.1 sysctls (swapout present) contradict symbols that say "no stack swapping": refused, not guessed.
     with pytest.raises(FingerprintConflict, match=r"vm\.swap_idle_enabled is present"):
         fingerprint(_nm("kstack_object", "kstack_alt_object"), names.replace("vm.kstacks", "vm.kstacks_gone"))
+
+
+def test_the_analysis_says_which_kstack_object_type_it_took(tmp_path: Path) -> None:
+    """M5: on G3 the boot-time vmstat -o decides the type; without it both are admitted and the note says so."""
+    from harness.run.freebsd_analysis import item_size_note, object_types
+    from harness.run.rundir import RunDir
+
+    run = RunDir.create(tmp_path, "g3-run", {"guest": "freebsd", "arch": "amd64", "workloads": []}, ["harness"])
+    types, notes = object_types(run, "G3")
+    assert types == ("sw", "ph") and notes[0].startswith("assumption: kstack object type sw or ph")
+    assert object_types(run, "G1") == (("sw",), [])
+    run.write_raw(_golden("vmstat-o-g3-phys__format.txt"), "fingerprint", "vmstat-o.txt")
+    types, notes = object_types(run, "G3")
+    assert types == ("ph",) and notes[0].startswith("kstack object type detected: ph")
+    run.write_raw("kern.kstack_pages: 4\n", "fingerprint", "sysctl.txt")
+    zone = _golden("vmstat-z-kstack__format.txt").replace(
+        "kstack_cache:         16384,", "kstack_cache:         20480,"
+    )
+    run.write_raw(zone, "fingerprint", "vmstat-z.txt")
+    assert item_size_note(run)[0].startswith("kstack_cache item size detected: stack+guard")
