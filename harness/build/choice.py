@@ -95,7 +95,7 @@ def choose_backend(requested: str | None, facts: TreeFacts, *, on_freebsd: bool)
     if facts.has_make_py is False:
         return Choice("guest", f"the tree has no {MAKE_PY} (it predates {MAKE_PY_ADDED}): only FreeBSD builds it")
     if facts.major is not None and facts.major < FIRST_CROSS_MAJOR:
-        return Choice("guest", f"a {facts.major}.x tree was never tried with make.py on Linux (review L6)")
+        return Choice("guest", f"a {facts.major}.x tree was never tried with make.py and Debian's clang on Linux")
     if facts.has_make_py is None:
         return Choice("guest", f"whether the tree has {MAKE_PY} is unknown until it is downloaded")
     return Choice("cross", f"the tree has {MAKE_PY} and this host is not FreeBSD")
