@@ -93,11 +93,6 @@ def prepare_dirs(spec: BuildSpec) -> Command:
     return Command("prepare", ("mkdir", "-p", str(spec.objdir), str(spec.stage)))
 
 
-def default_backend(system: str | None = None) -> str:
-    """``native`` on FreeBSD, ``cross`` elsewhere."""
-    return "native" if (system or platform.system()) == "FreeBSD" else "cross"
-
-
 class NativeBackend(Backend):
     """On a FreeBSD host: ``make kernel-toolchain`` then ``make buildkernel`` in the tree."""
 

@@ -58,7 +58,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--model", action="append", default=[], metavar="KEY=VALUE", help="model constant override")
     parser.add_argument(
-        "--backend", help="build backend: native, cross or guest (default: native on FreeBSD, else cross)"
+        "--backend",
+        help="build backend: native, cross or guest (default: chosen per revision: native on FreeBSD, else cross "
+        "for trees with tools/build/make.py, the FreeBSD builder VM for older ones)",
     )
     parser.add_argument("--cross-bindir", type=Path, metavar="DIR", help="clang/lld dir of the cross backend")
     parser.add_argument("-j", "--jobs", type=positive_int, default=None, help="make -j (default: CPU count)")

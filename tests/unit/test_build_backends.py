@@ -12,7 +12,6 @@ from harness.build.backends import (
     CrossBackend,
     GuestBackend,
     NativeBackend,
-    default_backend,
     make_backend,
 )
 from harness.build.commands import Command
@@ -122,11 +121,6 @@ def test_unknown_backend_and_arch_are_usage_errors() -> None:
         make_backend("qemu")
     with pytest.raises(UsageError, match="unknown arch 'riscv64'"):
         get_arch("riscv64")
-
-
-def test_default_backend_follows_the_host() -> None:
-    assert default_backend("FreeBSD") == "native"
-    assert default_backend("Linux") == "cross"
 
 
 def test_host_arch_maps_uname() -> None:
