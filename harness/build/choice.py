@@ -27,7 +27,7 @@ from harness.errors import UsageError
 MAKE_PY = "tools/build/make.py"
 PARAM_H = "sys/sys/param.h"
 #: r365949: the commit that added make.py (named in every refusal, so the user can check their tree).
-MAKE_PY_ADDED = "r365949 (D16767, September 2020)"
+MAKE_PY_ADDED = "r365949, D16767, September 2020"
 _FREEBSD_VERSION = re.compile(r"^#define[ \t]+__FreeBSD_version[ \t]+(?P<value>\d+)", re.MULTILINE)
 #: Trees on a branch whose major had no release yet when they were written.
 _UNRELEASED = ("CURRENT", "ALPHA")
