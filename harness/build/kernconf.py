@@ -34,7 +34,7 @@ def load_settings(path: Path = DATA / "kernconf.toml") -> KernconfSettings:
             fingerprint_chars=data.integer("fingerprint_chars", low=1, high=64),
             options=data.strings("options"),
             kstack_pages_range=(int(low), int(high)),
-            kstack_pages_why=str(data.get("kstack_pages_why", "")),
+            kstack_pages_why=data.string("kstack_pages_why", ""),
         )
 
 
