@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.build.backends import BACKENDS
-from harness.build.pipeline import BuildOptions, build
 from harness.cli.common import add_json_flag, positive_int, print_json
 from harness.errors import ExitCode
+from harness.kernelbuild.backends import BACKENDS
+from harness.kernelbuild.pipeline import BuildOptions, build
 from harness.steps import StderrProgress, listening
 
 VERB_ORDER = 31
@@ -18,7 +18,7 @@ def _options(args: argparse.Namespace) -> BuildOptions:
     return BuildOptions(
         patches=tuple(args.patch or ()),
         arch=args.arch,
-        backend=args.backend,  # None: chosen for the tree (harness.build.choice)
+        backend=args.backend,  # None: chosen for the tree (harness.kernelbuild.choice)
         src=Path(args.src) if args.src else None,
         release=args.release,
         jobs=args.jobs or BuildOptions.default_jobs(),

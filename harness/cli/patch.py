@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.build.apply import Applier, RecipeConflict
-from harness.build.recipes import load_catalogue
-from harness.build.source import open_checkout
-from harness.build.worktree import detached_worktree
 from harness.cli.common import add_json_flag, print_json
 from harness.errors import ExitCode
+from harness.kernelbuild.apply import Applier, RecipeConflict
+from harness.kernelbuild.recipes import load_catalogue
+from harness.kernelbuild.source import open_checkout
+from harness.kernelbuild.worktree import detached_worktree
 from harness.settings import cache_dir
 
 VERB_ORDER = 30

@@ -20,11 +20,11 @@ KERNEL_LIMIT = 1 << 30
 
 
 def _build(spec: KernelSpec, echo: Callable[[str], None]) -> Path:
-    from harness.build.pipeline import BuildOptions, build
     from harness.images import load_manifests, select
+    from harness.kernelbuild.pipeline import BuildOptions, build
 
     release = select(spec.release or "14", spec.arch, load_manifests()).release
-    # backend None: chosen for the release's tree (harness.build.choice: cross for 13.x+, the builder VM for 12.x).
+    # backend None: chosen for the release's tree (kernelbuild/choice.py: cross for 13.x+, the builder VM for 12.x).
     options = BuildOptions(patches=(spec.kernel,), arch=spec.arch, backend=None, release=release)
     return build(options, echo=echo).kernel_dir
 

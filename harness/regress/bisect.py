@@ -1,6 +1,6 @@
 """``harness bisect``: find the first bad commit between a good and a bad revision of a FreeBSD source tree.
 
-git bisect runs in a detached worktree of its own (``harness.build.worktree``), never in the user's checkout;
+git bisect runs in a detached worktree of its own (``harness.kernelbuild.worktree``), never in the user's checkout;
 each revision git checks out there is judged by a step (build + run, or ``--step-command``) whose exit code maps
 to git bisect's verdict (:func:`harness.regress.outcome.mark_for_exit`). Every step is appended to the bisect log
 as it ends, so an interrupted bisect still says what it learnt. Whatever happens — the first bad commit found,
@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.build import git
-from harness.build.source import SourceTree, open_checkout
-from harness.build.worktree import detached_worktree, worktree_add_argv
 from harness.errors import InfraError, UsageError
+from harness.kernelbuild import git
+from harness.kernelbuild.source import SourceTree, open_checkout
+from harness.kernelbuild.worktree import detached_worktree, worktree_add_argv
 from harness.regress.outcome import Mark, StepRecord, mark_for_exit
 from harness.regress.steps import WORKTREE, Step
 from harness.settings import cache_dir

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from harness.build.pipeline import BuildOptions
 from harness.errors import HarnessError, HostError, UsageError
+from harness.kernelbuild.pipeline import BuildOptions
 from harness.regress.outcome import StepOutcome
 from harness.run.pipeline import reproducer_argv
 from harness.run.request import RunRequest
@@ -80,15 +80,15 @@ class HarnessChoices:
 
 def harness_step(choices: HarnessChoices) -> HarnessStep:
     """The build + run step, every choice checked before the first revision is touched (usage errors, exit 2)."""
-    from harness.build.arches import get_arch
-    from harness.build.backends import make_backend
-    from harness.build.recipes import load_catalogue as load_recipes
     from harness.images import load_manifests, select
+    from harness.kernelbuild.arches import get_arch
+    from harness.kernelbuild.backends import make_backend
+    from harness.kernelbuild.recipes import load_catalogue as load_recipes
     from harness.run.profiles import profile
 
     get_arch(choices.arch)
     load_recipes().resolve(list(choices.patches))
-    # None: each revision's tree chooses (harness.build.choice): a bisect over 2020 head needs the builder VM.
+    # None: each revision's tree chooses (harness.kernelbuild.choice): a bisect over 2020 head needs the builder VM.
     backend = choices.backend
     if backend is not None:
         make_backend(backend, cross_bindir=choices.cross_bindir)
@@ -129,7 +129,7 @@ class HarnessStep:
 
     def preflight(self) -> None:
         """The build host has what every step needs (a toolchain), said once before the bisect starts."""
-        from harness.build.backends import make_backend
+        from harness.kernelbuild.backends import make_backend
 
         if self.build.backend is not None:
             make_backend(self.build.backend, cross_bindir=self.build.cross_bindir).preflight()
@@ -149,7 +149,7 @@ class HarnessStep:
         return [shlex.join(build_argv).replace(shlex.quote(worktree), worktree), shlex.join(run_argv)]
 
     def __call__(self, worktree: Path, index: int, log_dir: Path) -> StepOutcome:
-        from harness.build.pipeline import build
+        from harness.kernelbuild.pipeline import build
         from harness.run.pipeline import execute
 
         log = log_dir / "steps" / f"{index:02d}-build.log"

@@ -1,5 +1,5 @@
 """Boot FreeBSD for a run: the release image (``harness.images``), optionally a kernel built with ``--patch`` or
-given with ``--kernel`` (``harness.build``, installed by ``harness.guests.freebsd``), first-boot configuration,
+given with ``--kernel`` (``harness.kernelbuild``, installed by ``harness.guests.freebsd``), first-boot configuration,
 login, SSH, DDB readiness and the generation fingerprint; then the raw fingerprint outputs are stored in
 ``raw/fingerprint/`` so ``harness analyze`` can re-derive the generation offline.
 
@@ -47,9 +47,9 @@ def _kernel_dir(request: RunRequest) -> Path | None:
         return Path(request.kernel)
     if request.patch is None:
         return None
-    from harness.build.pipeline import BuildOptions, build
+    from harness.kernelbuild.pipeline import BuildOptions, build
 
-    # backend None: chosen for the release's tree (harness.build.choice).
+    # backend None: chosen for the release's tree (harness.kernelbuild.choice).
     options = BuildOptions(patches=(request.patch,), arch=request.arch, backend=None, release=request.release_name)
     with step("build kernel", patch=request.patch, arch=request.arch):
         return build(options, echo=lambda _line: None).kernel_dir

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.build.pipeline import BuildOptions, build
 from harness.cli.main import main
+from harness.kernelbuild.pipeline import BuildOptions, build
 
 pytestmark = pytest.mark.live
 

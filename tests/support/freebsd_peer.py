@@ -7,8 +7,8 @@ It plays the loader (serial, or a BIOS boot whose kernel console goes to VGA unt
 uname and nextboot transcripts), ``shutdown -r`` with nextboot's one-shot kernel choice, and DDB (entered by
 ``sysctl debug.kdb.enter=1``, its output paged by ``--More--`` until ``set $lines 0``).
 
-Support code (tests/support): the flows are tested in tests/unit/test_freebsd_flows.py and test_freebsd_boot.py, the
-peer itself against the transcripts in tests/unit/test_freebsd_peer.py.
+Support code (tests/support): the flows are tested in tests/unit/guests/test_freebsd_flows.py and
+test_freebsd_boot.py, the peer itself against the transcripts in tests/unit/guests/test_freebsd_peer.py.
 """
 
 from __future__ import annotations

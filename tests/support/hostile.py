@@ -14,7 +14,7 @@ from typing import Any
 from harness.run.rundir import RunDir
 
 #: The real 12.1 ``sysctl -a`` capture (read from the shared fixtures, never copied), as
-#: tests/unit/test_run_analyze_fixtures.py gives it to a FreeBSD run directory.
+#: tests/unit/run/test_run_analyze_fixtures.py gives it to a FreeBSD run directory.
 SYSCTL_FIXTURE = "sysctl-a__12.1-RELEASE__amd64__1.txt"
 HOLD = "thread-hold"
 

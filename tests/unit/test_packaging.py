@@ -30,7 +30,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     junk = shutil.ignore_patterns(".git", ".tox", "*.egg-info", "__pycache__")
 
     def ignore(folder: str, names: list[str]) -> set[str]:
-        # Only the checkout's own build/ and runs/: harness/build/ is a package.
+        # The checkout's own build/ and runs/ (setuptools' and the harness's output) stay out of the copy.
         top = {"build", "runs"} if Path(folder) == ROOT else set()
         return set(junk(folder, names)) | top
 

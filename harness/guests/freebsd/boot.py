@@ -82,7 +82,7 @@ def reboot_console(
     console: Console, login: Callable[[Console, float], None], *, command: str, going_down: str, timeout: float
 ) -> Console:
     """Send the reboot command, wait for the guest to go down, log in on the new boot; returns the console.
-    Guest-neutral: the Linux test guest runs it too (tests/unit/test_freebsd_shared_linux.py)."""
+    Guest-neutral: the Linux test guest runs it too (tests/unit/guests/test_freebsd_shared_linux.py)."""
     console.sendline(command)
     console.expect(going_down, timeout=timeout, what="the guest going down for the reboot")
     login(console, timeout)
