@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shlex
 import time
 from dataclasses import asdict, dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.kernelbuild.commands import Command
+from harness.util.files import atomic_write_json
 from harness.util.locking import exclusive_lock
 
 STATUS_BUILDING = "building"
@@ -50,9 +50,7 @@ def build_key(parts: dict[str, Any]) -> str:
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, data, mode=0o644)
 
 
 def write_record(build_dir: Path, record: BuildRecord) -> Path:

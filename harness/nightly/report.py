@@ -6,7 +6,6 @@ script, no external URL; jinja2 with autoescape, so nothing a guest printed beco
 from __future__ import annotations
 
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from harness.nightly.merge import STATUSES, CellOutcome
+from harness.util.files import atomic_write_text
 
 if TYPE_CHECKING:
     from harness.nightly.job import NightResult
@@ -28,13 +28,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _write(path: Path, text: str) -> None:
-    # TODO(issue 10a): harness/util/files.py will own atomic writes; the minimal form until it lands.
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    atomic_write_text(path, text)
 
 
 def _entry(entry: Any) -> dict[str, Any] | None:

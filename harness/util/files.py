@@ -10,13 +10,16 @@ is replaced, never followed. :func:`inside` turns untrusted path parts (a worklo
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from harness.errors import InfraError, UsageError
+from harness.util.jsonable import to_jsonable
 
 #: Files the harness writes into run directories: readable by their owner only (console logs, keys, disks).
 PRIVATE_FILE = 0o600
@@ -49,6 +52,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = PRIVATE_FILE) -> None:
     atomic_write_bytes(path, text.encode("utf-8", "replace"), mode=mode)
+
+
+def atomic_write_json(path: Path, data: Any, *, mode: int = PRIVATE_FILE) -> None:
+    """``data`` as indented, key-sorted JSON (``util.jsonable``: dataclasses, enums, paths) written atomically."""
+    atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, sort_keys=True) + "\n", mode=mode)
 
 
 def atomic_write_all(files: Iterable[tuple[Path, bytes]], *, mode: int = PRIVATE_FILE) -> None:

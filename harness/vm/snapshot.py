@@ -40,6 +40,7 @@ from harness.errors import VMError
 from harness.settings import cache_dir
 from harness.steps import note
 from harness.util import tomlfile
+from harness.util.files import atomic_write_json
 from harness.vm.machine import BootSpec, Disk, Machine
 from harness.vm.profile import VMProfile
 
@@ -283,9 +284,7 @@ def _backing_files_present(snapshot: Snapshot) -> bool:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_json(path, data)
 
 
 def _backing_file(disk: Path) -> str | None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HostError
+from harness.errors import HostError, InfraError
 from harness.settings import cache_dir
+from harness.util.files import atomic_write_json
 
 #: What apt's answers depend on: the package lists, the sources and dpkg's architectures. Their names, sizes and
 #: modification times key the on-disk memo of those answers (``apt-get update`` or a new source changes them).
@@ -81,12 +82,8 @@ def _apt_answer(args: list[str]) -> str:
     except (OSError, ValueError):
         pass
     out = _apt(args)
-    tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps({"args": args, "out": out}), encoding="utf-8")
-        os.replace(tmp, memo)
-    except OSError:  # a memo that cannot be written only costs the next run the same seconds
-        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(InfraError):  # a memo that cannot be written only costs the next run the same seconds
+        atomic_write_json(memo, {"args": args, "out": out})
     return out
 
 
