@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.run.kinds import registry
 from harness.util import tomlfile
 
 AXES = ("guest", "release", "arch", "kernel", "workload", "repeat")
-GUESTS = ("freebsd", "linuxtest")
 ARCHES = ("amd64", "arm64")
 STOCK = "stock"
 MAX_CELLS = 5000
@@ -201,10 +201,10 @@ def parse(data: dict[str, Any], path: Path) -> Matrix:
         raise reader.fail("matrix", "missing", "start the file with [matrix]")
     if extra := set(table) - set(AXES):
         raise reader.fail(f"matrix.{sorted(extra)[0]}", "unknown axis", f"axes: {', '.join(AXES)}")
-    guests = reader.strings(table, "guest", ["freebsd"])
+    guests = reader.strings(table, "guest", [registry.DEFAULT])
     for guest in guests:
-        if guest not in GUESTS:
-            raise reader.fail("matrix.guest", f"unknown guest {guest!r}", f"guests: {', '.join(GUESTS)}")
+        if guest not in registry.names():
+            raise reader.fail("matrix.guest", f"unknown guest {guest!r}", f"guests: {', '.join(registry.names())}")
     releases = [reader.safe("matrix.release", r, "release") for r in reader.strings(table, "release", ["14"])]
     arches = reader.strings(table, "arch", ["amd64"])
     for arch in arches:
@@ -235,10 +235,11 @@ def _expand(
 ) -> list[Cell]:
     cells: dict[str, Cell] = {}
     for guest in guests:
-        if guest == "linuxtest" and kernels != [STOCK] and STOCK not in kernels:
-            raise reader.fail("matrix.kernel", "the Linux test guest has no kernel to build", 'add "stock"')
-        guest_releases: list[str | None] = list(releases) if guest == "freebsd" else [None]
-        guest_kernels = kernels if guest == "freebsd" else [STOCK]
+        kind = registry.select(guest)
+        if not kind.takes_kernels and kernels != [STOCK] and STOCK not in kernels:
+            raise reader.fail("matrix.kernel", f"the {guest} guest has no kernel to build", 'add "stock"')
+        guest_releases: list[str | None] = list(releases) if kind.has_releases else [None]
+        guest_kernels = kernels if kind.takes_kernels else [STOCK]
         for release, arch, kernel, spec in itertools.product(guest_releases, arches, guest_kernels, workloads):
             _check_workload(reader, guest, spec)
             cell = Cell(guest, release, arch, kernel, spec, repeats=repeat)

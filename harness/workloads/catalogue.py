@@ -40,6 +40,11 @@ class Workload:
     timeout_seconds: int
     params: dict[str, ParamValue]
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Per guest, what its script needs that another guest's does not (``[workload.<name>.on.<guest>]``).
+    on: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def on_guest(self, guest: str) -> dict[str, Any]:
+        return dict(self.on.get(guest, {}))
 
     def with_params(self, overrides: dict[str, ParamValue]) -> dict[str, ParamValue]:
         """The defaults with ``overrides`` applied; unknown names and wrongly typed values are usage errors."""
@@ -133,7 +138,13 @@ def load_catalogue(text: str | None = None) -> Catalogue:
     return Catalogue(workloads=workloads, host_cc=data.string_map("host_cc", {}))
 
 
-_KNOWN_KEYS = {"description", "template", "program", "args", "plateau", "guests", "invariants", "timeout_seconds"}
+_KNOWN_KEYS = {"description", "template", "program", "args", "plateau", "guests", "invariants", "timeout_seconds", "on"}
+
+
+def _per_guest(name: str, table: object) -> dict[str, dict[str, Any]]:
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ConfigError(f"workload {name} in the catalogue: 'on' must hold one table per guest")
+    return {str(guest): dict(values) for guest, values in table.items()}
 
 
 def _workload(name: str, entry: dict[str, Any]) -> Workload:
@@ -155,6 +166,7 @@ def _workload(name: str, entry: dict[str, Any]) -> Workload:
             timeout_seconds=int(entry.get("timeout_seconds", 600)),
             params=params,
             extra={k: v for k, v in entry.items() if k not in _KNOWN_KEYS},
+            on=_per_guest(name, entry.get("on", {})),
         )
     except KeyError as exc:
         raise ConfigError(f"workload {name} in the catalogue lacks {exc.args[0]!r}") from None
@@ -236,6 +248,9 @@ def render(
         "name": workload.name,
         "run_id": run_id,
         "os": guest_os,
+        # What differs per guest: package data ([workload.<name>.on.<guest>] in catalogue.toml), not guest names
+        # compared in templates.
+        "guest": workload.on_guest(guest_os),
         "workdir": shlex.quote(workdir),
         "ready": shlex.quote(ready or "/dev/null/none"),
         "release": shlex.quote(release or "/dev/null/none"),

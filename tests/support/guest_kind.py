@@ -24,6 +24,8 @@ OOPS = "TOY OOPS: "
 class ToyKind:
     name = "toy"
     model_help = "slack"
+    has_releases = False
+    takes_kernels = False
 
     @property
     def model_keys(self) -> frozenset[str]:

@@ -49,6 +49,10 @@ class GuestKind(Protocol):
     name: str
     #: For ``--model`` help: what the keys of this kind's model are.
     model_help: str
+    #: Whether the guest boots a chosen release (``--release``; a nightly matrix's ``release`` axis).
+    has_releases: bool
+    #: Whether the guest boots a built or patched kernel (``--kernel``, ``--patch``; the ``kernel`` axis).
+    takes_kernels: bool
 
     @property
     def model_keys(self) -> frozenset[str]:

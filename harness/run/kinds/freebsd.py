@@ -24,6 +24,8 @@ DEFAULT_RELEASE = "14"
 class FreeBSD:
     name = "freebsd"
     model_help = "an arch constant (kstack_pages, ncpu, …) or a workload parameter (noise, …)"
+    has_releases = True
+    takes_kernels = True
 
     @property
     def model_keys(self) -> frozenset[str]:

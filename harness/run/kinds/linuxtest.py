@@ -73,6 +73,8 @@ def linux_workload(
 class LinuxTest:
     name = "linuxtest"
     model_help = "thread_size_kib"
+    has_releases = False
+    takes_kernels = False
 
     @property
     def model_keys(self) -> frozenset[str]:
