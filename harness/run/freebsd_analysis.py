@@ -95,10 +95,10 @@ def workload_params(
     params: dict[str, ParamValue],
     stdout: str | None,
     overrides: ModelOverrides,
-    start: dict[str, int] | None = None,
+    start: dict[str, Any] | None = None,
 ) -> WorkloadParams:
-    """The model's parameters: the catalogue's, then the count the program really reached, then the cache
-    state before the workload, then overrides."""
+    """The model's parameters: the cache state before the workload and what the boot probes decided (``start``),
+    then the catalogue's, then the count the program really reached, then overrides."""
     values: dict[str, Any] = dict(start or {})
     for ours, theirs in PARAM_MAP.get(name, {}).items():
         if isinstance(params.get(ours), int):
@@ -142,16 +142,32 @@ def object_types(run: RunDir, generation: str | None) -> tuple[tuple[str, ...], 
     return types, [f"assumption: kstack object type sw or ph, both admitted ({evidence})"]
 
 
-def item_size_note(run: RunDir) -> list[str]:
-    """Which kstack_cache item size the booted kernel uses, for the report (review M5). The model predicts
-    kstack_pages·PAGE_SIZE; a stack+guard kernel needs the model to accept the detected size (issue 12)."""
+def item_size(run: RunDir) -> tuple[int | None, list[str]]:
+    """Which kstack_cache item size the booted kernel uses (review M5), in bytes when the boot-time ``vmstat -z``
+    decides it, and the report's note. Undecided, the model admits both sizes and its ``why`` says so."""
     sysctl_text = run.read_raw(FINGERPRINT, "sysctl.txt") or ""
+    vmstat_z = run.read_raw(FINGERPRINT, "vmstat-z.txt") or ""
     layout, evidence = freebsd.kstack_cache_item_size(
-        run.read_raw(FINGERPRINT, "vmstat-z.txt") or "", freebsd.sysctl_values(sysctl_text) if sysctl_text else {}
+        vmstat_z, freebsd.sysctl_values(sysctl_text) if sysctl_text else {}
     )
     if layout is None:
-        return [f"assumption: kstack_cache item size kstack_pages·PAGE_SIZE, as the model predicts ({evidence})"]
-    return [f"kstack_cache item size detected: {layout} ({evidence})"]
+        return None, [f"assumption: kstack_cache item size undecided, both sizes admitted ({evidence})"]
+    size = freebsd.zone_values(vmstat_z).get("kstack_cache.size")
+    return (int(size) if size is not None else None), [f"kstack_cache item size detected: {layout} ({evidence})"]
+
+
+def probed_facts(run: RunDir, generation: str | None, types: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """What the boot-time probes decided that the G3 model otherwise admits both ways (object type, item size),
+    as model parameters, with the report's notes."""
+    if generation != "G3":
+        return {}, []
+    facts: dict[str, Any] = {}
+    if len(types) == 1:
+        facts["g3_object_type"] = types[0]
+    size, notes = item_size(run)
+    if size is not None:
+        facts["g3_kstack_cache_item_size"] = size
+    return facts, notes
 
 
 def analyze(run: RunDir, meta: RunMetadata, overrides: ModelOverrides) -> GuestAnalysis:
@@ -161,9 +177,8 @@ def analyze(run: RunDir, meta: RunMetadata, overrides: ModelOverrides) -> GuestA
         return GuestAnalysis(None, notes=[f"no generation: {exc.one_line()}"])
     result = GuestAnalysis(generation, notes=[f"generation {generation or 'unknown'}: {reason}"])
     types, type_notes = object_types(run, generation)
-    result.notes += type_notes
-    if generation == "G3":
-        result.notes += item_size_note(run)
+    facts, fact_notes = probed_facts(run, generation, types)
+    result.notes += type_notes + fact_notes
     for entry in meta.workloads:
         name = entry.name
         phases = run.raw_phases(name)
@@ -190,6 +205,6 @@ def analyze(run: RunDir, meta: RunMetadata, overrides: ModelOverrides) -> GuestA
         sysctl_text = snapshots.get("before", {}).get("sysctl.txt") or run.read_raw(FINGERPRINT, "sysctl.txt")
         arch = _arch(meta, sysctl_text, overrides, generation)
         stdout = run.read_raw(name, "stdout.txt")
-        params = workload_params(name, dict(entry.params), stdout, overrides, start_state(obs))
+        params = workload_params(name, dict(entry.params), stdout, overrides, {**facts, **start_state(obs)})
         result.verdicts += judge(predictions_for(generation, arch, name, params), obs, workload=name)
     return result

@@ -112,8 +112,10 @@ def test_swapout_sysctl_of_a_real_kernel_cross_checks_the_symbols() -> None:
 
 
 def test_the_analysis_says_which_kstack_object_type_it_took(tmp_path: Path) -> None:
-    """M5: on G3 the boot-time vmstat -o decides the type; without it both are admitted and the note says so."""
-    from harness.run.freebsd_analysis import item_size_note, object_types
+    """M5: on G3 the boot-time vmstat -o decides the type; without it both are admitted and the note says so.
+    What the probes decided reaches the model as parameters, so the G3 prediction narrows to the probed size."""
+    from harness.model.arch import ArchConstants
+    from harness.run.freebsd_analysis import object_types, predictions_for, probed_facts, workload_params
     from harness.run.rundir import RunDir
 
     run = RunDir.create(tmp_path, "g3-run", {"guest": "freebsd", "arch": "amd64", "workloads": []}, ["harness"])
@@ -128,4 +130,22 @@ def test_the_analysis_says_which_kstack_object_type_it_took(tmp_path: Path) -> N
         "kstack_cache:         16384,", "kstack_cache:         20480,"
     )
     run.write_raw(zone, "fingerprint", "vmstat-z.txt")
-    assert item_size_note(run)[0].startswith("kstack_cache item size detected: stack+guard")
+    undecided, _ = probed_facts(run, "G3", ("sw", "ph"))
+    assert "g3_object_type" not in undecided
+    facts, notes = probed_facts(run, "G3", types)
+    assert facts == {"g3_object_type": "ph", "g3_kstack_cache_item_size": 20480}
+    assert notes[0].startswith("kstack_cache item size detected: stack+guard")
+    assert probed_facts(run, "G2", ("sw",)) == ({}, [])
+
+    def size_prediction(start: dict[str, object]) -> tuple[object, object, object]:
+        params = workload_params("thread-hold", {}, None, {}, start)
+        (size,) = [
+            p
+        arch = ArchConstants.from_sysctls("amd64", {}, "G3")
+        (size,) = [p for p in predictions_for("G3", arch, "thread-hold", params) if p.name == "kstack_cache.size"]
+            if p.name == "kstack_cache.size"
+        ]
+        return size.expected, size.low, size.high
+
+    assert size_prediction({}) == (None, 16384, 20480)
+    assert size_prediction(facts) == (20480, None, None)
