@@ -139,12 +139,8 @@ def test_the_analysis_says_which_kstack_object_type_it_took(tmp_path: Path) -> N
 
     def size_prediction(start: dict[str, object]) -> tuple[object, object, object]:
         params = workload_params("thread-hold", {}, None, {}, start)
-        (size,) = [
-            p
         arch = ArchConstants.from_sysctls("amd64", {}, "G3")
         (size,) = [p for p in predictions_for("G3", arch, "thread-hold", params) if p.name == "kstack_cache.size"]
-            if p.name == "kstack_cache.size"
-        ]
         return size.expected, size.low, size.high
 
     assert size_prediction({}) == (None, 16384, 20480)
