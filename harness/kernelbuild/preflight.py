@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,9 @@ class Preflight:
 
     @property
     def apt_line(self) -> str:
-        return "sudo apt-get install -y --no-install-recommends " + " ".join(self.packages)
+        """The install command to show: as root there may be no sudo at all (a fresh Debian machine)."""
+        prefix = "" if os.geteuid() == 0 else "sudo "
+        return prefix + "apt-get install -y --no-install-recommends " + " ".join(self.packages)
 
     @property
     def ok(self) -> bool:
