@@ -339,7 +339,10 @@ def test_A10_90_F_a_run_dir_it_cannot_write_is_one_line(tmp_path: Path) -> None:
     """A10-90 F: the run dir is readable but not writable by the user (as nobody when the tests run as root)."""
     prefix = nobody_prefix()
     if prefix is None:
-        pytest.skip("running as root without setpriv: permissions cannot be taken away")
+        pytest.skip(
+            "running as root, and user nobody cannot run this interpreter through setpriv (a Python under /root?): "
+            "permissions cannot be taken away"
+        )
     root = Path(tempfile.mkdtemp())
     try:
         run = make_run(root, "r", {"workloads": [{"name": "nosuch"}]})

@@ -88,7 +88,10 @@ def test_A9_38_F_runs_dir_not_writable(tmp_path: Path) -> None:
     """As nobody when the tests run as root (root is not stopped by permissions)."""
     prefix = nobody_prefix()
     if prefix is None:
-        pytest.skip("running as root without setpriv: permissions cannot be taken away")
+        pytest.skip(
+            "running as root, and user nobody cannot run this interpreter through setpriv (a Python under /root?): "
+            "permissions cannot be taken away"
+        )
     root = Path(tempfile.mkdtemp())
     try:
         root.chmod(0o755)
