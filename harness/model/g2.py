@@ -108,15 +108,17 @@ class G2Kernel(UmaCacheKernel):
             if kva is None:
                 self.c.kva_fail += 1
                 continue
-            if not self.phys_available(d, pages):
+            pd = self.phys.domains[d]
+            if pd.free_pages - pd.hog < pages:  # phys_available
                 arena.free(kva)  # vm_thread_stack_back returned ENOMEM: try the next domain
                 continue
             ks = kva + (self.G << a.page_shift)
             st = Stack(ks, pages, obj, self.pindex(ks, pages))
-            self._page_in_run(st, 0, pages, d)
+            self._page_in_whole(st, d)
             st.domain = d
-            self.c.wired += pages
-            self.c.created += 1
+            c = self.c
+            c.wired += pages
+            c.created += 1
             self.stacks[ks] = st
             return st
         return None

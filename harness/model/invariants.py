@@ -341,7 +341,7 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
         g3 = gen == "G3"
         i20 = (1, 0, size0, 1, size0)  # ref, shadow, size of kstack_object; ref, size of kstack_alt_object
 
-        def check() -> None:
+        def named_check() -> None:
             u = zone.allocs - zone.frees
             f = zone.cached
             uf = u + f
@@ -377,6 +377,47 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
             ):
                 policy_fail(ref.compare(zone))
 
+        def check() -> None:
+            # named_check's conditions as one expression (no tuples built, one branch); named_check, which
+            # names the broken invariant, runs only when one of them fails.
+            z = zone
+            u = z.allocs - z.frees
+            f = z.cached
+            uf = u + f
+            absent_alt = c.absent_alt
+            n_alt = k.alt_stacks
+            ts = k.thread_structs
+            if one_domain:
+                inuse = arena0.inuse
+                busy = len(busy0)
+            else:
+                inuse = sum(ar.inuse for ar in arenas)
+                busy = sum(map(len, busy_maps))
+            if (
+                len(kpages) != P * uf - c.absent + absent_alt
+                or len(altpages) != k.alt_pages - absent_alt
+                or ts != u + n_alt
+                or len(threads) + k.n_zombies + k.n_parked != ts
+                or uf + n_alt != len(stacks)
+                or (f > z.cap_hwm and f - z.in_flight > z.cap_hwm + (z.percpu_items() if z.numa else 0))
+                or c.vm_object_used != 2
+                or c.vm_object_req != 2
+                or inuse != slotb * uf
+                or busy != uf
+                or kobj.ref != 1
+                or kobj.shadow != 0
+                or kobj.size != size0
+                or altobj.ref != 1
+                or altobj.size != size0
+                or (g3 and (c.laundry or c.inactive or c.absent or c.v_swappgsout))
+                or (
+                    ref is not None
+                    and (ref.error or ref.cached != f or ref.imported != z.imports or ref.released != z.releases)
+                )
+            ):
+                named_check()
+                fail("?", "the per-step check and its naming pass disagree")  # not reached: named_check raised
+
     elif isinstance(k, G1Kernel):
         zone, kobj, karena = k.zone, k.kobj, k.kernel_arena
         kpages = kobj.pages
@@ -385,7 +426,7 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
         shift = a.page_shift
         i20_g1 = (1, 0, size0, "sw")  # ref, shadow, size, type of kstack_object
 
-        def check() -> None:
+        def named_check() -> None:
             u = zone.allocs - zone.frees
             f = zone.cached
             uf = u + f
@@ -411,6 +452,36 @@ def make_checker(k: Kernel) -> tuple[Callable[[], None], Callable[[], None]]:
                 ref.error or ref.cached != f or ref.imported != zone.imports or ref.released != zone.releases
             ):
                 policy_fail(ref.compare(zone))
+
+        def check() -> None:
+            # named_check's conditions as one expression; named_check names the failure (as for G2 above).
+            z = zone
+            u = z.allocs - z.frees
+            f = z.cached
+            uf = u + f
+            n_alt = k.alt_stacks
+            alt_pages = k.alt_pages
+            ts = k.thread_structs
+            if (
+                len(kpages) != P * uf + alt_pages - c.absent
+                or ts != u + n_alt
+                or len(threads) + k.n_zombies + k.n_parked != ts
+                or uf + n_alt != len(stacks)
+                or (f > z.cap_hwm and f - z.in_flight > z.cap_hwm + (z.percpu_items() if z.numa else 0))
+                or c.vm_object_used != 1
+                or c.vm_object_req != 1
+                or karena.inuse != (uf * slot + alt_pages + n_alt * G + k.other_kva_pages) << shift
+                or kobj.ref != 1
+                or kobj.shadow != 0
+                or kobj.size != size0
+                or kobj.type != "sw"
+                or (
+                    ref is not None
+                    and (ref.error or ref.cached != f or ref.imported != z.imports or ref.released != z.releases)
+                )
+            ):
+                named_check()
+                fail("?", "the per-step check and its naming pass disagree")  # not reached: named_check raised
 
     elif isinstance(k, G0ListKernel):
         objs = k.objs

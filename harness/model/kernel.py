@@ -88,13 +88,21 @@ class Stack:
 class Thread:
     __slots__ = ("cpu", "domain", "proc", "stack", "state", "tid")
 
-    def __init__(self, tid: int, cpu: int, domain: int) -> None:
+    def __init__(
+        self,
+        tid: int,
+        cpu: int,
+        domain: int,
+        stack: Stack | None = None,
+        proc: Proc | None = None,
+        state: str = "new",
+    ) -> None:
         self.tid = tid
         self.cpu = cpu
         self.domain = domain
-        self.stack: Stack | None = None
-        self.proc: Proc | None = None
-        self.state = "new"  # new, live, zombie, parked
+        self.stack = stack
+        self.proc = proc
+        self.state = state  # new, live, zombie, parked
 
 
 class Proc:
@@ -266,12 +274,24 @@ class Kernel:
         stack.phys[i : i + n] = pfns
         stack.pdom[i : i + n] = [domain] * n
 
+    def _page_in_whole(self, stack: Stack, domain: int) -> None:
+        """``_page_in_run(stack, 0, npages, domain)`` for a new stack, the simulator's commonest page-in: the
+        frames list alloc_run returns (a fresh list) becomes ``stack.phys`` instead of being copied into it."""
+        obj = stack.obj
+        p = stack.pindex
+        n = stack.npages
+        pfns = self.phys.alloc_run(obj.oid, p, n, domain, obj.rcount if obj.colored else None)
+        obj.pages.update(zip(range(p, p + n), pfns, strict=True))
+        stack.phys = pfns
+        stack.pdom = [domain] * n
+
     def _page_in_stack(self, stack: Stack, order: Sequence[int]) -> bool:
         """Every page of a new stack, each from the first domain in ``order`` with a free page (DOMAINSET_PREF),
         else from ``order[0]`` after a wait. Returns True if some page had to wait (a shortage)."""
         n = stack.npages
-        if self.phys_available(order[0], n):  # the usual case, in one run: each page finds the preferred domain
-            self._page_in_run(stack, 0, n, order[0])
+        d = self.phys.domains[order[0]]
+        if d.free_pages - d.hog >= n:  # the usual case, in one run: each page finds the preferred domain
+            self._page_in_whole(stack, order[0])
             return False
         if len(order) == 1:  # one domain: every page comes from it, and some page found it short
             self._page_in_run(stack, 0, n, order[0])
@@ -309,8 +329,7 @@ class Kernel:
         never disposed)."""
         obj = stack.obj
         p = stack.pindex
-        pop = obj.pages.pop
-        pfns = [pop(q) for q in range(p, p + stack.npages)]
+        pfns = list(map(obj.pages.pop, range(p, p + stack.npages)))
         self.phys.free_run(obj.oid, p, pfns, stack.pdom, obj.rcount if obj.colored else None)
 
     def set_memory_pressure(self, domain: int, free_pages: int) -> None:
@@ -378,16 +397,30 @@ class Kernel:
             raise ModelError(f"no live process {pid}")
         if p.swapped:
             self.swapin(pid, cpu)
-        td = self._thread_alloc(pages, cpu)
-        if td is None:
-            self.c.enomem += 1
+        # _thread_alloc, inlined (a thread creation is a third of the simulator's events): the Thread is built
+        # once its stack exists, already live and in ``p``.
+        dom = self.cpu_domain[cpu]
+        if self.zombies[dom]:
+            self._reap_domain(dom, cpu)
+        tid = self._next_tid
+        self._next_tid = tid + 1
+        self.thread_structs += 1
+        P = self.P
+        pages = P if pages <= 1 else min(pages, self.arch.kstack_max_pages)
+        stack = self._vm_thread_new(pages, cpu)
+        c = self.c
+        if stack is None:
+            self.thread_structs -= 1
+            c.enomem += 1
             return None
-        td.state = "live"
-        td.proc = p
+        if pages != P:
+            self.alt_stacks += 1
+            self.alt_pages += pages
+        td = Thread(tid, cpu, dom, stack, p, "live")
         p.threads.append(td)
-        self.threads[td.tid] = td
-        self.c.threads_created += 1
-        return td.tid
+        self.threads[tid] = td
+        c.threads_created += 1
+        return tid
 
     def thread_exit(self, tid: int) -> None:
         """``thread_exit``: the thread becomes a zombie; its stack stays in use until it is reaped (I-10)."""
@@ -409,6 +442,8 @@ class Kernel:
 
     def reap(self, domain: int | None = None, cpu: int | None = None) -> int:
         """``thread_reap_domain``: free the zombies of ``domain`` (all if None); stacks go back on ``cpu``."""
+        if domain is not None and cpu is not None:
+            return self._reap_domain(domain, cpu)
         doms = range(self.ndomains) if domain is None else [domain]
         n = 0
         for d in doms:
@@ -427,6 +462,28 @@ class Kernel:
                     td.stack = None
                 self.thread_structs -= 1
                 n += 1
+        self.n_zombies -= n
+        return n
+
+    def _reap_domain(self, domain: int, cpu: int) -> int:
+        """``reap(domain, cpu)``: the form every thread creation and the simulator's reap event use."""
+        zl = self.zombies[domain]
+        n = 0
+        P = self.P
+        dispose = self._vm_thread_dispose
+        while zl:
+            td = zl.pop()
+            st = td.stack
+            if st is not None:
+                if st.swapped:
+                    raise ModelError("disposing a swapped-out stack (the kernel panics: kstack already missing?)")
+                if st.npages != P:
+                    self.alt_stacks -= 1
+                    self.alt_pages -= st.npages
+                dispose(st, cpu)
+                td.stack = None
+            self.thread_structs -= 1
+            n += 1
         self.n_zombies -= n
         return n
 

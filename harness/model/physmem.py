@@ -130,6 +130,13 @@ class PhysMem:
         their reservation (the usual case for a stack) is freed in one step, as for ``alloc_run``."""
         order, nres, resv = self.order, self.npages_resv, self.resv
         n = len(pfns)
+        if rcount is None and not resv and n and domains.count(domains[0]) == n:
+            # No reservation anywhere (G0's uncoloured objects): every frame was a single; the loop below would
+            # give each back to its domain's singles in this order.
+            d = self.domains[domains[0]]
+            d.free_pages += n
+            d.singles.extend(pfns)
+            return
         i = 0
         while i < n:
             ri = (pindex + i) >> order
