@@ -631,13 +631,22 @@ class Kernel:
                 j = i
                 while j < n and pst[j] == ABSENT:
                     j += 1
-                for k in range(i, j):
-                    dom = self._pick_domain(domain_for_absent)
-                    self._page_in(stack, k, dom)
-                    pst[k] = RES
-                    c.absent -= 1
-                    if stack.npages != self.P:
-                        c.absent_alt -= 1
+                if len(domain_for_absent) == 1:
+                    # One domain to read into (one NUMA domain, or G2's own): every page of the run lands there
+                    # (_pick_domain falls back to it), and alloc_run places a run as it places page after page.
+                    self._page_in_run(stack, i, j - i, domain_for_absent[0])
+                    pst[i:j] = [RES] * (j - i)
+                    c.absent -= j - i
+                    if n != self.P:
+                        c.absent_alt -= j - i
+                else:
+                    for k in range(i, j):
+                        dom = self._pick_domain(domain_for_absent)
+                        self._page_in(stack, k, dom)
+                        pst[k] = RES
+                        c.absent -= 1
+                        if stack.npages != self.P:
+                            c.absent_alt -= 1
                 k = i
                 while k < j:  # one get_pages per run of swap-contiguous blocks
                     blk = self.swblk.get((obj.oid, stack.pindex + k))
