@@ -17,31 +17,35 @@ class G0Objects:
         self.next_oid = 1
 
     def stack_create(self, k: Kernel, domain: int, pages: int) -> Stack | None:
-        a = k.arch
-        obj = VmObject(self.next_oid, "df", pages, colored=False, flags=0)
-        self.next_oid += 1
-        k.c.vm_object_req += 1
-        kva = k.kernel_arena.alloc((pages + k.G) << a.page_shift)
+        shift = k.arch.page_shift
+        c = k.c
+        oid = self.next_oid
+        obj = VmObject(oid, "df", pages, colored=False, flags=0)
+        self.next_oid = oid + 1
+        c.vm_object_req += 1
+        kva = k.kernel_arena.alloc((pages + k.G) << shift)
         if kva is None:
-            k.c.kva_fail += 1  # "kstack allocation failed"; the object is deallocated again
+            c.kva_fail += 1  # "kstack allocation failed"; the object is deallocated again
             return None
-        ks = kva + (k.G << a.page_shift)
+        ks = kva + (k.G << shift)
         st = Stack(ks, pages, obj, 0)
-        if k._page_in_stack(st, k.domain_order(domain)):
-            k.c.stalls += 1  # vm_page_grab_pages(VM_ALLOC_NORMAL) sleeps in VM_WAIT
+        if k._page_in_stack(st, k._domain_orders[domain]):  # domain_order(domain)
+            c.stalls += 1  # vm_page_grab_pages(VM_ALLOC_NORMAL) sleeps in VM_WAIT
         st.domain = st.pdom[0]
-        self.objs[obj.oid] = obj
-        k.c.vm_object_used += 1
-        k.c.wired += pages
-        k.c.created += 1
+        self.objs[oid] = obj
+        c.vm_object_used += 1
+        c.wired += pages
+        c.created += 1
         k.stacks[ks] = st
         return st
 
     def stack_destroy(self, k: Kernel, stack: Stack) -> None:
         k._page_out_stack(stack)
         del self.objs[stack.obj.oid]
-        k.c.vm_object_used -= 1
-        k.kernel_arena.free(stack.ks - (k.G << k.arch.page_shift))
-        k.c.wired -= stack.npages
-        k.c.destroyed += 1
-        del k.stacks[stack.ks]
+        c = k.c
+        c.vm_object_used -= 1
+        ks = stack.ks
+        k.kernel_arena.free(ks - (k.G << k.arch.page_shift))
+        c.wired -= stack.npages
+        c.destroyed += 1
+        del k.stacks[ks]

@@ -64,20 +64,25 @@ class UmaCacheKernel(Kernel):
     def _vm_thread_new(self, pages: int, cpu: int) -> Stack | None:
         st: Stack | None = None
         if pages == self.P:
-            st = self.zone.alloc(cpu)
+            zone = self.zone
+            st = zone.alloc(cpu)
             ref = self.ref
             if ref is not None:
-                ref.alloc(cpu, self._imports, self.zone.bucketdisable)
-                self._imports.clear()
+                imports = self._imports
+                ref.alloc(cpu, imports, zone.bucketdisable)
+                if imports:
+                    imports.clear()
         if st is None:
             st = self._stack_create(self.cpu_domain[cpu], pages)
         return st
 
     def _vm_thread_dispose(self, stack: Stack, cpu: int) -> None:
         if stack.npages == self.P:
-            self.zone.free(stack, cpu)
-            if self.ref is not None:
-                self.ref.free(cpu, self.zone.bucketdisable)
+            zone = self.zone
+            zone.free(stack, cpu)
+            ref = self.ref
+            if ref is not None:
+                ref.free(cpu, zone.bucketdisable)
         else:
             self._stack_destroy(stack)
 
