@@ -5,13 +5,18 @@ live stacks), for every generation, with the CLI's defaults (amd64 from arch.tom
 timed (CLI start-up is not). ``extra_info`` records the build (``mypyc``), events/s, CPU seconds and the ratio of
 simulate's CPU time to a calibration loop measured in the same run (``ratio_to_calibration``), which is what to
 compare across runs on a shared machine. ``python benchmarks/bench_model_simulate.py [GEN ...]`` prints the same
-per generation (the README's figures)."""
+per generation; ``... --against TREE [--rounds N] [GEN ...]`` runs that for another checkout (``main``'s, say) and
+this one alternately, generation by generation, so that both are measured side by side under the same load (the
+README's figures)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -96,9 +101,33 @@ def test_memory_grows_with_live_stacks_not_events() -> None:
     assert peaks[1] < peaks[0] * 1.5, peaks
 
 
+def side_by_side(other: Path, rounds: int, gens: list[str]) -> None:
+    """This script, per generation, under ``other``'s tree and this one in turn (the order flips every round),
+    each in a fresh interpreter whose ``PYTHONPATH`` is that tree; the children inherit the CPU affinity."""
+    trees = {"other": other.resolve(), "this": Path(__file__).resolve().parents[1]}
+    for r in range(rounds):
+        for gen in gens:
+            for label in ("other", "this") if r % 2 == 0 else ("this", "other"):
+                tree = trees[label]
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                script = tree / "benchmarks" / "bench_model_simulate.py"
+                out = subprocess.run(
+                    [sys.executable, str(script), gen], env=env, cwd=tree, capture_output=True, text=True, check=True
+                )
+                print(f"round {r + 1} {label:5} {out.stdout.splitlines()[-1]}", flush=True)
+
+
 if __name__ == "__main__":
     # ``taskset -c 1 nice -n 0 python benchmarks/bench_model_simulate.py``: one line per generation, for the README.
-    gens = sys.argv[1:] or list(GENERATIONS)
+    args = sys.argv[1:]
+    if args[:1] == ["--against"] and len(args) >= 2:
+        rounds = 2
+        rest = args[2:]
+        if rest[:1] == ["--rounds"] and len(rest) >= 2:
+            rounds, rest = int(rest[1]), rest[2:]
+        side_by_side(Path(args[1]), rounds, rest or list(GENERATIONS))
+        sys.exit(0)
+    gens = args or list(GENERATIONS)
     print(f"build: {'mypyc' if COMPILED else 'pure'}; Python {sys.version.split()[0]}; {EVENTS} events, seed 1")
     for gen in gens:
         m = measure(gen)
