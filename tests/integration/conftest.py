@@ -7,30 +7,13 @@ gone when that module ends).
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-
-def our_qemu_pids() -> set[int]:
-    """Running (not zombie) qemu-system-* processes whose parent is this test process."""
-    me = os.getpid()
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if name.startswith("qemu-system") and int(ppid) == me and state != "Z":
-            found.add(int(entry.name))
-    return found
+from tests.support.procs import our_qemu_pids
 
 
 class QemuRegistry:

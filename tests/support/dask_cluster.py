@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.procs import proc_table
+
 DASK = str(Path(sys.executable).with_name("dask"))
 
 
@@ -24,26 +26,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _proc_table() -> dict[int, tuple[int, str]]:
-    """pid → (ppid, command name) of every live (non-zombie) process."""
-    table: dict[int, tuple[int, str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if state != "Z":
-            table[int(entry.name)] = (int(ppid), name)
-    return table
-
-
 def qemu_under(pid: int) -> set[int]:
     """QEMU processes descending from ``pid``."""
-    table = _proc_table()
+    table = proc_table()
     found = set()
     for child, (_, name) in table.items():
         if not name.startswith("qemu-system"):
@@ -58,7 +43,7 @@ def qemu_under(pid: int) -> set[int]:
 
 
 def alive(pids: set[int]) -> set[int]:
-    table = _proc_table()
+    table = proc_table()
     return {pid for pid in pids if pid in table}
 
 

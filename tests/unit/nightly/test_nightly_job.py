@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,9 @@ from harness.errors import InfraError
 from harness.nightly import history, job, matrix
 from harness.nightly.plan import CellTask
 from harness.report import junit as run_junit
+from tests.support.browser import CHROMIUM, render
 from tests.support.nightly import ReplayRunner, write_matrix
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REGRESSED = "linuxtest-amd64-stock-thread-hold"
 #: An 8 KiB THREAD_SIZE: wrong on both arches (16 KiB), so the held threads' stacks are twice the prediction.
 WRONG_MODEL = f'\n[model]\n"{REGRESSED}" = {{ thread_size_kib = 8 }}\n'
@@ -273,31 +272,10 @@ def test_the_nightly_report_renders_in_headless_chromium(tmp_path: Path) -> None
     assert "<script" not in text and "<link" not in text and "https://" not in text
     assert 'href="cells/linuxtest-amd64-stock-thread-hold/repeat-1/report.html"' in text
     assert (tmp_path / "n2" / "cells/linuxtest-amd64-stock-thread-hold/repeat-1/report.html").is_file()
-    shot = tmp_path / "shot.png"
-    done = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1200,1400",
-            f"--screenshot={shot}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = render(page, tmp_path, height=1400)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-    assert [line for line in done.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line] == []
+    assert done.is_png and done.screenshot.stat().st_size > 10_000
+    assert done.console_errors == []
 
 
 def test_lifecycle_states_across_nights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,8 +15,7 @@ from harness.report.results import Crash, RunResult
 from harness.report.write import write_all
 from harness.validate.observed import Observations
 from harness.validate.verdicts import judge
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from tests.support.browser import CHROMIUM, render
 
 
 def _result(*, crash: Crash | None = None, wrong: bool = False) -> RunResult:
@@ -117,51 +114,17 @@ def test_check_plot_rows_name_their_workload_and_show_the_numbers() -> None:
     assert svg.count(">observed 912, model = 928 ± 64 KiB<") == 2
 
 
-def _chromium(page: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
-    assert CHROMIUM is not None
-    shot = out / "shot.png"
-    profile = out / "profile"
-    done = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1200,1600",
-            f"--screenshot={shot}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return done, shot
-
-
-def _console_errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
 def test_report_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> None:
     paths = write_all(_result(crash=Crash(title="panic: x", workload=None), wrong=True), tmp_path)
-    done, shot = _chromium(paths["html"], tmp_path)
+    done = render(paths["html"], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert _console_errors(done.stderr) == []
+    assert done.is_png and done.screenshot.stat().st_size > 10_000  # a real rendering, not a blank page
+    assert done.console_errors == []
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
 def test_the_console_error_probe_does_see_errors(tmp_path: Path) -> None:
     page = tmp_path / "bad.html"
     page.write_text("<!DOCTYPE html><html><body><script>console.error('probe-error')</script></body></html>")
-    done, _ = _chromium(page, tmp_path)
-    assert any("probe-error" in line for line in _console_errors(done.stderr))
+    assert any("probe-error" in line for line in render(page, tmp_path).console_errors)
