@@ -40,3 +40,19 @@ def owned_group(process: subprocess.Popen[_Output], grace: float) -> Iterator[su
     except BaseException:
         stop_group(process, grace)
         raise
+
+
+#: The signals the harness turns into an orderly unwinding (cli/main.py): SIGINT, and SIGTERM as KeyboardInterrupt.
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def leave_stop_signals_to_main_thread() -> None:
+    """Called first in a helper thread (the console pump, paramiko's transport): it blocks SIGINT and SIGTERM.
+
+    The kernel delivers a process-directed signal to any thread that does not block it. Python runs its handler in
+    the main thread only, and a main thread blocked in a lock wait (an SFTP reply, a condition) wakes only when the
+    signal interrupts *its* wait: SIGTERM landing on a helper thread left a harness whose Dask worker had died
+    (PR_SET_PDEATHSIG) waiting forever, QEMU and all. Only the helper's own mask changes, never the main thread's.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)

@@ -28,6 +28,7 @@ import pexpect
 from pexpect.spawnbase import SpawnBase
 
 from harness.errors import ConsoleClosed, ConsoleTimeout, GuestCrashed
+from harness.util.procs import leave_stop_signals_to_main_thread
 from harness.util.text import one_line
 from harness.vm.guest import DeathStrings
 from harness.vm.stream import ByteStream
@@ -183,6 +184,7 @@ class Console:
 
     def _drain(self) -> None:
         """The pump: read the stream all the time, log it (raw and timestamped), watch it, queue it for pexpect."""
+        leave_stop_signals_to_main_thread()
         with contextlib.ExitStack() as stack:
             raw = stack.enter_context(self.raw_log.open("ab")) if self.raw_log else None
             stamped = stack.enter_context(self.log.open("a", encoding="utf-8")) if self.log else None

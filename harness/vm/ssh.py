@@ -10,16 +10,33 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import paramiko
 
 from harness.errors import SSHError
+from harness.util.procs import leave_stop_signals_to_main_thread
 from harness.vm.console import CommandResult
 
 #: Builds the exception to raise in the thread running the command (e.g. the console's KernelPanic).
 AbortError = Callable[[], BaseException | None]
 
 _CHANNEL_RACE = ("Channel closed", "Unable to open channel", "Channel is not open")
+#: Seconds an SFTP request may wait for the guest's reply before the transfer fails (never forever).
+SFTP_REPLY_TIMEOUT = 120.0
+
+
+class _Transport(paramiko.Transport):
+    """paramiko's transport, whose reader thread leaves Ctrl-C and SIGTERM to the main thread (util.procs)."""
+
+    def run(self) -> None:
+        leave_stop_signals_to_main_thread()
+        super().run()
+
+
+def _transport_factory(sock: Any, /, **options: Any) -> paramiko.Transport:
+    """``SSHClient.connect``'s transport factory: ours, with the options paramiko passes (its own or the stubs')."""
+    return _Transport(sock, disabled_algorithms=options.get("disabled_algorithms"))
 
 
 class SSHKey:
@@ -135,6 +152,7 @@ class SSHSession:
                 auth_timeout=timeout,
                 allow_agent=False,
                 look_for_keys=False,
+                transport_factory=_transport_factory,
             )
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -259,6 +277,10 @@ class SSHSession:
                     time.sleep(0.3 * (attempt + 1))
         if self._sftp_client is None:
             raise SSHError(f"SFTP to {self.where} failed: no channel")
+        # A reply that never comes (a wedged guest) ends as a timeout, not a harness waiting forever.
+        channel = self._sftp_client.get_channel()
+        if channel is not None:
+            channel.settimeout(SFTP_REPLY_TIMEOUT)
         try:
             yield self._sftp_client
         except OSError as exc:
